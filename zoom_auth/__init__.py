@@ -1,0 +1,51 @@
+"""Talking to Zoom: S2S OAuth tokens, bearer auth, the API session, errors.
+
+This package knows nothing about SQLite or scheduling.
+"""
+
+from zoom_auth.auth import ZoomAuth
+from zoom_auth.endpoints import ENDPOINTS, Endpoint, encode_uuid, format_path
+from zoom_auth.errors import (
+    APIError,
+    AuthenticationError,
+    CannotHostError,
+    ConfigurationError,
+    DailyLimitError,
+    MissingScopesError,
+    NotFoundError,
+    ServerError,
+    SkippableError,
+    TokenRejectedError,
+    TransientError,
+    ZoomError,
+)
+from zoom_auth.retry import Backoff
+from zoom_auth.session import Page, PaginationError, ZoomSession
+from zoom_auth.token import DEFAULT_TOKEN_URL, Token, TokenProvider
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "Backoff",
+    "CannotHostError",
+    "ConfigurationError",
+    "DEFAULT_TOKEN_URL",
+    "DailyLimitError",
+    "ENDPOINTS",
+    "Endpoint",
+    "MissingScopesError",
+    "NotFoundError",
+    "Page",
+    "PaginationError",
+    "ServerError",
+    "SkippableError",
+    "Token",
+    "TokenProvider",
+    "TokenRejectedError",
+    "TransientError",
+    "ZoomAuth",
+    "ZoomError",
+    "ZoomSession",
+    "encode_uuid",
+    "format_path",
+]

@@ -1,0 +1,293 @@
+"""The API session: timeouts, bounded retries, rate-limit answers, pagination."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import structlog
+
+from zoom_auth.auth import ZoomAuth
+from zoom_auth.endpoints import endpoint, format_path
+from zoom_auth.errors import (
+    APIError,
+    DailyLimitError,
+    ServerError,
+    TransientError,
+    classify_api_error,
+)
+from zoom_auth.retry import Backoff, http_session
+from zoom_auth.token import TokenProvider
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_API_URL = "https://api.zoom.us"
+
+# Zoom code 300 on a request that carried next_page_token: the token is invalid
+# or expired. Page tokens live 15 minutes.
+PAGE_TOKEN_INVALID_CODE = 300
+
+# Errors from requests that mean the request may succeed when sent again.
+_RETRYABLE_EXCEPTIONS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+class PaginationError(TransientError):
+    """Zoom returned the same next_page_token twice, which would loop forever."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list endpoint.
+
+    Attributes:
+        records: the page's items, e.g. the ``users`` array.
+        body: the whole response body, envelope fields included.
+    """
+
+    records: list[dict[str, Any]]
+    body: dict[str, Any]
+
+
+class ZoomSession:
+    """Sends GET requests to the Zoom API v2 and reads JSON answers.
+
+    Every request has connect and read timeouts. A 5xx, a timeout, a reset
+    connection or a per-second 429 is retried with exponential backoff and
+    jitter, up to ``max_attempts`` sends per logical request, and the send that
+    follows a token renewal counts as one of them.
+
+    Args:
+        provider: source of access tokens.
+        base_url: API base URL such as ``https://api.zoom.us/v2``. None uses
+            the ``api_url`` of the token response, with ``/v2`` added.
+        timeout: (connect, read) timeouts in seconds.
+        max_attempts: sends per logical request.
+        backoff: delay between attempts when Zoom gives no ``Retry-After``.
+        max_retry_after: longest ``Retry-After`` in seconds that is waited
+            out; a longer one ends the request as a transient failure.
+        sleep: waits a number of seconds; tests pass their own.
+        pool_size: HTTP connections kept open per host.
+    """
+
+    def __init__(
+        self,
+        provider: TokenProvider,
+        *,
+        base_url: str | None = None,
+        timeout: tuple[float, float] = (10.0, 60.0),
+        max_attempts: int = 5,
+        backoff: Backoff | None = None,
+        max_retry_after: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+        pool_size: int = 10,
+    ):
+        self.provider = provider
+        self.pinned_base_url = base_url.rstrip("/") if base_url else None
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.backoff = backoff or Backoff()
+        self.max_retry_after = max_retry_after
+        self.sleep = sleep
+        self.auth = ZoomAuth(provider)
+        self._http = http_session(pool_size)
+        self._count_lock = threading.Lock()
+        self.requests_sent = 0
+
+    def __repr__(self) -> str:
+        return f"ZoomSession(base_url={self.pinned_base_url!r})"
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._http.close()
+
+    def base_url(self) -> str:
+        """Return the API base URL, asking for a token first when unpinned."""
+        if self.pinned_base_url:
+            return self.pinned_base_url
+        api_url = self.provider.token().api_url or DEFAULT_API_URL
+        return f"{api_url}/v2"
+
+    def get(
+        self,
+        template: str,
+        params: Mapping[str, Any] | None = None,
+        **path_params: str | int,
+    ) -> dict[str, Any]:
+        """Send a GET request and return the decoded JSON object.
+
+        Args:
+            template: a path template registered in ``zoom_auth.endpoints``,
+                such as ``/users/{userId}/meetings``.
+            params: query parameters.
+            **path_params: values for the template's placeholders.
+
+        Raises:
+            APIError: Zoom answered with an error, classified by
+                ``zoom_auth.errors.classify_api_error``.
+            DailyLimitError: a 429 for a used-up daily quota.
+            TransientError: no success after every attempt.
+        """
+        endpoint(template)
+        path = format_path(template, **path_params)
+        url = self.base_url() + path
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send(url, params)
+            except _RETRYABLE_EXCEPTIONS as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                self._before_retry(attempt, path, problem, None, exc)
+                continue
+            attempt += len(response.history)
+            if response.status_code < 400:
+                return self._decode(response, path)
+            error = self._error(response, path)
+            if not isinstance(error, ServerError):
+                raise error
+            wait = self._retry_after(response, error)
+            self._before_retry(attempt, path, str(error), wait, error)
+
+    def paginate(
+        self,
+        template: str,
+        key: str,
+        params: Mapping[str, Any] | None = None,
+        **path_params: str | int,
+    ) -> Iterator[Page]:
+        """Yield every page of a list endpoint, following ``next_page_token``.
+
+        Each request repeats ``params`` and the endpoint's maximum
+        ``page_size``. When Zoom reports an invalid or expired page token, the
+        listing starts again from the first page, once, so pages seen before
+        are yielded again.
+
+        Raises:
+            PaginationError: Zoom repeated the previous page token.
+            APIError: as :meth:`get` raises it.
+        """
+        query = dict(params or {})
+        max_page_size = endpoint(template).max_page_size
+        if max_page_size:
+            query["page_size"] = max_page_size
+        restarted = False
+        page_token = ""
+        while True:
+            page_query = dict(query)
+            if page_token:
+                page_query["next_page_token"] = page_token
+            try:
+                body = self.get(template, page_query, **path_params)
+            except APIError as exc:
+                if restarted or not page_token or exc.code != PAGE_TOKEN_INVALID_CODE:
+                    raise
+                log.warning("page_token_expired", path=exc.path)
+                restarted, page_token = True, ""
+                continue
+            yield Page(records=list(body.get(key) or []), body=body)
+            next_token = body.get("next_page_token") or ""
+            if not next_token:
+                return
+            if next_token == page_token:
+                path = format_path(template, **path_params)
+                msg = f"GET {path} returned the same next_page_token twice"
+                raise PaginationError(msg)
+            page_token = next_token
+
+    def _send(self, url: str, params: Mapping[str, Any] | None) -> requests.Response:
+        with self._count_lock:
+            self.requests_sent += 1
+        response = self._http.get(
+            url, params=params, auth=self.auth, timeout=self.timeout
+        )
+        if response.history:
+            with self._count_lock:
+                self.requests_sent += len(response.history)
+        return response
+
+    def _decode(self, response: requests.Response, path: str) -> dict[str, Any]:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            msg = f"GET {path} returned HTTP {response.status_code} without a JSON object"
+            raise TransientError(msg)
+        return body
+
+    def _error(self, response: requests.Response, path: str) -> APIError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        code = body.get("code")
+        message = str(body.get("message") or response.reason or "")
+        if response.status_code == 429 and _is_daily_limit(response, message):
+            category = response.headers.get("X-RateLimit-Category")
+            retry_after = response.headers.get("Retry-After")
+            msg = (
+                f"GET {path}: Zoom's daily request limit for the {category or 'this'} "
+                f"category is used up; the next run after {retry_after or '00:00 UTC'} "
+                "resumes"
+            )
+            raise DailyLimitError(msg, category=category, retry_after=retry_after)
+        return classify_api_error(
+            status=response.status_code,
+            code=code if isinstance(code, int) else None,
+            message=message,
+            method="GET",
+            path=path,
+        )
+
+    def _retry_after(self, response: requests.Response, error: APIError) -> float | None:
+        """Return the seconds a 429 asks to wait, or None to back off instead."""
+        if response.status_code != 429:
+            return None
+        header = response.headers.get("Retry-After", "")
+        try:
+            wait = float(header)
+        except ValueError:
+            return None
+        if wait > self.max_retry_after:
+            msg = (
+                f"{error}; Zoom asked to wait {wait:.0f} s, more than "
+                f"max_retry_after ({self.max_retry_after:.0f} s)"
+            )
+            raise TransientError(msg) from error
+        return max(wait, 0.0)
+
+    def _before_retry(
+        self,
+        attempt: int,
+        path: str,
+        problem: str,
+        wait: float | None,
+        cause: Exception,
+    ) -> None:
+        if attempt >= self.max_attempts:
+            msg = f"GET {path} failed after {attempt} attempts: {problem}"
+            raise TransientError(msg) from cause
+        delay = self.backoff.delay(attempt) if wait is None else wait
+        log.warning(
+            "request_retry",
+            path=path,
+            attempt=attempt,
+            error=problem,
+            delay_s=round(delay, 3),
+        )
+        self.sleep(delay)
+
+
+def _is_daily_limit(response: requests.Response, message: str) -> bool:
+    kind = response.headers.get("X-RateLimit-Type", "")
+    return kind.lower() == "daily-limit" or "daily rate limit" in message.lower()
