@@ -1,0 +1,155 @@
+"""Serve the Zoom emulator from a shell.
+
+``python -m zoom_fake`` prints shell ``export`` lines with the token URL and the
+demo credentials, then serves until SIGINT or SIGTERM and exits 0. Paste the
+lines into the shell that runs the client, or redirect them to a file and
+source it from there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import shlex
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from zoom_fake.account import AccountSpec
+from zoom_fake.server import FakeZoom
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m zoom_fake",
+        description="Serve a Zoom OAuth and API v2 emulator with a generated account.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--port", type=int, default=0, help="port to listen on; 0 picks a free one"
+    )
+    defaults = AccountSpec()
+    counts = (
+        ("--seed", "seed of the generated data"),
+        ("--active-users", "active users; the first is the owner"),
+        ("--inactive-users", "deactivated users"),
+        ("--pending-users", "invited users without an id"),
+        ("--meetings-per-user", "scheduled meetings per active or inactive user"),
+        ("--no-host-users", "active users whose meeting list fails with code 3161"),
+        ("--vanished-users", "active users listed but returning 404 code 1001"),
+    )
+    for option, text in counts:
+        default = getattr(defaults, option[2:].replace("-", "_"))
+        parser.add_argument(
+            option, type=int, default=default, help=f"{text} (default {default})"
+        )
+    parser.add_argument(
+        "--token-lifetime",
+        type=float,
+        default=3599,
+        help="seconds an access token lives (default 3599)",
+    )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds added before every response (default 0)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the emulator until SIGINT or SIGTERM.
+
+    Returns:
+        The exit status: 0 after a signal, 1 when the address cannot be bound.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        spec = AccountSpec(
+            seed=args.seed,
+            active_users=args.active_users,
+            inactive_users=args.inactive_users,
+            pending_users=args.pending_users,
+            meetings_per_user=args.meetings_per_user,
+            no_host_users=args.no_host_users,
+            vanished_users=args.vanished_users,
+        )
+    except ValueError as error:
+        parser.error(str(error))
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not _is_loopback(args.host):
+        print(
+            f"warning: listening on {args.host} exposes the emulator and its public "
+            "demo credentials to other machines; use --host 127.0.0.1 unless you "
+            "need that",
+            file=sys.stderr,
+        )
+    stopped = threading.Event()
+    _stop_on_signals(stopped)
+    fake = FakeZoom(
+        spec,
+        token_lifetime=args.token_lifetime,
+        latency=args.latency,
+        host=args.host,
+        port=args.port,
+    )
+    try:
+        fake.start()
+    except OSError as error:
+        print(
+            f"error: cannot listen on {args.host}:{args.port}: {error.strerror}; "
+            "choose another --port or --host",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        _print_exports(fake)
+        while not stopped.wait(timeout=1.0):
+            pass
+    finally:
+        fake.stop()
+    return 0
+
+
+def _print_exports(fake: FakeZoom) -> None:
+    values = (
+        ("ZOOM_TOKEN_URL", fake.token_url),
+        ("ZOOM_ACCOUNT_ID", fake.account_id),
+        ("ZOOM_CLIENT_ID", fake.client_id),
+        ("ZOOM_CLIENT_SECRET", fake.client_secret),
+    )
+    for name, value in values:
+        print(f"export {name}={shlex.quote(value)}")
+    print(f"# Zoom emulator serving {fake.url} (API under /v2); stop it with Ctrl-C")
+    sys.stdout.flush()
+
+
+def _stop_on_signals(stopped: threading.Event) -> None:
+    def handle(signum: int, frame: FrameType | None) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""The Zoom API v2 operations the emulator serves, and their handlers.
+
+Scopes, rate-limit categories and page_size maxima are those of Zoom's API Hub
+OpenAPI files (Users and Meetings, March 2026).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote, unquote
+
+from zoom_fake.account import REFERENCE_TIME, MeetingPlan
+from zoom_fake.base import LIGHT, MEDIUM, ApiError
+from zoom_fake.paging import validation_failed
+from zoom_fake.router import ApiRequest, RouteTable
+
+ROUTES = RouteTable()
+
+USER_STATUSES = ("active", "inactive", "pending")
+MEETING_LIST_TYPES = (
+    "scheduled", "live", "upcoming", "upcoming_meetings", "previous_meetings",
+)  # fmt: skip
+
+ROUTES.missing_under("/v2/past_meetings/", 3001, "Meeting does not exist: {rest}.")
+
+
+@ROUTES.get(
+    "/v2/users",
+    category=MEDIUM,
+    classic_scopes=("user:read", "user:write", "user:read:admin", "user:write:admin"),
+    granular_scopes=("user:read:list_users:admin",),
+    page_size_max=2000,
+    query_defaults={"status": "active"},
+)
+def list_users(request: ApiRequest) -> dict[str, Any]:
+    """List the users with one status (Zoom's default filter is active)."""
+    status = request.query["status"]
+    if status not in USER_STATUSES:
+        raise validation_failed("status", f"must be one of {', '.join(USER_STATUSES)}")
+    account = request.account
+    indexes = account.user_indexes(status)
+
+    def fetch(start: int, stop: int) -> list[dict[str, Any]]:
+        return [account.user(index) for index in indexes[start:stop]]
+
+    return request.envelope("users", len(indexes), fetch)
+
+
+@ROUTES.get(
+    "/v2/users/{userId}",
+    category=LIGHT,
+    classic_scopes=(
+        "user:read",
+        "user:write",
+        "user:read:admin",
+        "user:write:admin",
+        "user_profile",
+        "user_info:read",
+    ),
+    granular_scopes=("user:read:user", "user:read:user:admin"),
+)
+def get_user(request: ApiRequest) -> dict[str, Any]:
+    """Return one user by id, email or "me" (the owner)."""
+    return request.account.user_detail(_user_index(request))
+
+
+@ROUTES.get(
+    "/v2/users/{userId}/meetings",
+    category=MEDIUM,
+    classic_scopes=("meeting:read:admin", "meeting:read"),
+    granular_scopes=("meeting:read:list_meetings", "meeting:read:list_meetings:admin"),
+    page_size_max=300,
+    query_defaults={"type": "scheduled"},
+)
+def list_meetings(request: ApiRequest) -> dict[str, Any]:
+    """List a user's meetings of one list type (default "scheduled")."""
+    account = request.account
+    index = _user_index(request)
+    # NOTE: Zoom's response for a pending user's meetings is undocumented, so
+    # code 1001 is a guess.
+    if account.status_of(index) == "pending":
+        raise _user_not_found(request)
+    if not account.can_host(index):
+        message = (
+            "Meeting hosting and scheduling capabilities are not allowed for your "
+            "user account."
+        )
+        raise ApiError(400, 3161, message)
+    kind = request.query["type"]
+    if kind not in MEETING_LIST_TYPES:
+        raise validation_failed(
+            "type", f"must be one of {', '.join(MEETING_LIST_TYPES)}"
+        )
+    plans = [plan for plan in account.meeting_plans(index) if _is_listed(plan, kind)]
+
+    def fetch(start: int, stop: int) -> list[dict[str, Any]]:
+        return [account.meeting_record(plan) for plan in plans[start:stop]]
+
+    return request.envelope("meetings", len(plans), fetch)
+
+
+@ROUTES.get(
+    "/v2/past_meetings/{meetingId}",
+    category=LIGHT,
+    classic_scopes=("meeting:read:admin", "meeting:read"),
+    granular_scopes=("meeting:read:past_meeting", "meeting:read:past_meeting:admin"),
+)
+def get_past_meeting(request: ApiRequest) -> dict[str, Any]:
+    """Return a past instance by UUID, or the latest instance by meeting id."""
+    segment = request.params["meetingId"]
+    account = request.account
+    record = None
+    if segment.isascii() and segment.isdigit():
+        record = account.latest_past_meeting(int(segment))
+    else:
+        uuid = decode_meeting_uuid(segment)
+        if uuid is not None:
+            record = account.past_meeting(uuid)
+    if record is None:
+        raise ApiError(404, 3001, f"Meeting does not exist: {unquote(segment)}.")
+    return record
+
+
+def encode_meeting_uuid(uuid: str) -> str:
+    """Return the path segment Zoom requires for a meeting UUID.
+
+    A UUID that begins with "/" or contains "//" is URL-encoded twice; any other
+    UUID once.
+    """
+    once = quote(uuid, safe="")
+    return quote(once, safe="") if _needs_double_encoding(uuid) else once
+
+
+def decode_meeting_uuid(segment: str) -> str | None:
+    """Return the UUID a raw path segment names, if encoded as Zoom requires.
+
+    Percent-escapes may use either case of hex digit, at both levels. A segment
+    encoded once where twice is required, or twice where once is, yields None.
+    Zoom UUIDs are base64, so a decoded value that contains "%" is not one.
+    """
+    once = unquote(segment)
+    if not _encodes(segment, once):
+        return None
+    if "%" not in once:
+        return None if _needs_double_encoding(once) else once
+    twice = unquote(once)
+    if "%" in twice or not _needs_double_encoding(twice):
+        return None
+    return twice if _encodes(once, twice) else None
+
+
+def _needs_double_encoding(uuid: str) -> bool:
+    return uuid.startswith("/") or "//" in uuid
+
+
+def _encodes(encoded: str, text: str) -> bool:
+    """Tell whether ``encoded`` is ``text`` percent-encoded exactly once."""
+    return _normalise_escapes(encoded) == _normalise_escapes(quote(text, safe=""))
+
+
+def _normalise_escapes(text: str) -> str:
+    return re.sub(r"%[0-9a-fA-F]{2}", lambda match: match.group().upper(), text)
+
+
+def _user_index(request: ApiRequest) -> int:
+    """Return the index of the user the path names; raise 1001 if there is none."""
+    user_id = unquote(request.params["userId"])
+    account = request.account
+    index = 0 if user_id == "me" else account.find_user(user_id)
+    if index is None or account.is_vanished(index):
+        raise _user_not_found(request)
+    return index
+
+
+def _user_not_found(request: ApiRequest) -> ApiError:
+    user_id = unquote(request.params["userId"])
+    return ApiError(404, 1001, f"User does not exist: {user_id}.")
+
+
+def _is_listed(plan: MeetingPlan, kind: str) -> bool:
+    """Tell whether a meeting appears in the list of type ``kind``."""
+    if kind in ("upcoming", "upcoming_meetings"):
+        return plan.start_time is None or plan.start_time >= REFERENCE_TIME
+    if kind == "previous_meetings":
+        return bool(plan.instance_starts)
+    # No generated meeting is in progress, so "live" lists none.
+    return kind != "live"
