@@ -1,0 +1,207 @@
+"""The ``zoom-etl`` command line."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+import structlog
+
+from jobs import logs, store
+from jobs.config import (
+    JOB_NAMES,
+    Config,
+    ConfigError,
+    JobSettings,
+    ZoomSettings,
+    default_config_path,
+    load_config,
+)
+from jobs.runner import build_session, exit_code, run_jobs
+from jobs.users import fetch_me
+from zoom_auth import ZoomError
+from zoom_auth.errors import EX_USAGE
+
+log = structlog.get_logger(__name__)
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+DEMO_DATABASE = Path("zoom-demo.db")
+
+
+class Settings:
+    """Options of the command group, read by every command."""
+
+    def __init__(self, config_path: Path | None, db_path: Path | None):
+        self.config_path = config_path
+        self.db_path = db_path
+
+    def load(self) -> Config:
+        """Load the configuration, with ``--db`` replacing its database."""
+        config = load_config(self.config_path or default_config_path())
+        if self.db_path is not None:
+            config = replace(config, database=self.db_path.absolute())
+        return config
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Configuration file. Default: $ZOOM_ETL_CONFIG, else ./config.yaml.",
+)
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="SQLite file to write, instead of the configuration's database.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default="INFO",
+    show_default=True,
+    help="Lowest level of log events written to stdout.",
+)
+@click.pass_context
+def cli(
+    ctx: click.Context, config_path: Path | None, db_path: Path | None, log_level: str
+) -> None:
+    """Copy a Zoom account's users and meetings into a SQLite file.
+
+    Logs go to stdout: JSON lines when stdout is not a terminal.
+    """
+    logs.configure_logging(level=log_level.upper())
+    ctx.obj = Settings(config_path, db_path)
+
+
+@cli.command()
+@click.option(
+    "--job",
+    "job_names",
+    multiple=True,
+    type=click.Choice(JOB_NAMES),
+    help="Run only this job; repeat for several. Default: every enabled job.",
+)
+@click.pass_obj
+def run(settings: Settings, job_names: tuple[str, ...]) -> int:
+    """Run jobs once and exit.
+
+    The exit code is 0 when every job succeeded, 75 when a job failed in a way
+    that may pass (network, 5xx, rate limits), 77 when Zoom rejected the
+    credentials, 78 for a configuration problem and 70 for a bug.
+
+    \b
+    Example:
+        zoom-etl run --job users --job meetings
+    """
+    config = settings.load()
+    names = [n for n in JOB_NAMES if n in job_names] or config.enabled_jobs()
+    if not names:
+        raise ConfigError("has no enabled job; set jobs.<name>.enabled: true", key="jobs")
+    session = build_session(config)
+    try:
+        outcomes = run_jobs(names, config, session)
+    finally:
+        session.close()
+    return exit_code(outcomes)
+
+
+@cli.command()
+@click.pass_obj
+def check(settings: Settings) -> int:
+    """Request a token, call /users/me and print what Zoom returned."""
+    config = settings.load()
+    session = build_session(config)
+    try:
+        token = session.provider.token()
+        click.echo(f"account_id:   {config.zoom.account_id}")
+        click.echo(f"api_base_url: {session.base_url()}")
+        click.echo(f"token expires: {token.expires_at_utc.isoformat(timespec='seconds')}")
+        click.echo(f"scopes:       {' '.join(token.scopes) or '(none listed)'}")
+        owner = fetch_me(session)
+    finally:
+        session.close()
+    name = " ".join(filter(None, [owner.get("first_name"), owner.get("last_name")]))
+    click.echo(f"owner:        {owner.get('email')} ({name or 'no name'})")
+    click.echo(f"owner id:     {owner.get('id')}, role {owner.get('role_name', '?')}")
+    return 0
+
+
+@cli.command()
+@click.pass_obj
+def demo(settings: Settings) -> int:
+    """Run every job once against the built-in Zoom emulator.
+
+    The emulator listens on 127.0.0.1 only; the data goes to ./zoom-demo.db
+    unless --db names another file. Neither credentials nor a network
+    connection are needed.
+    """
+    from zoom_fake import AccountSpec, FakeZoom
+
+    db_path = (settings.db_path or DEMO_DATABASE).absolute()
+    spec = AccountSpec(
+        seed=2026,
+        active_users=40,
+        inactive_users=5,
+        pending_users=3,
+        meetings_per_user=4,
+        no_host_users=1,
+        vanished_users=1,
+    )
+    with FakeZoom(account=spec) as fake:
+        config = Config(
+            zoom=ZoomSettings(
+                account_id=fake.account_id,
+                client_id=fake.client_id,
+                client_secret=fake.client_secret,
+                token_url=fake.token_url,
+            ),
+            database=db_path,
+            jobs={name: JobSettings(name) for name in JOB_NAMES},
+        )
+        session = build_session(config)
+        try:
+            outcomes = run_jobs(config.enabled_jobs(), config, session)
+        finally:
+            session.close()
+    db = store.open_database(db_path)
+    counts = store.table_counts(db)
+    db.close()
+    click.echo(f"\nRows in {db_path}:")
+    for table, count in counts.items():
+        click.echo(f"  {table:<16} {count:>6}")
+    return exit_code(outcomes)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with its code: 64 for bad usage, 78 for bad config."""
+    try:
+        code = cli.main(args=argv, prog_name="zoom-etl", standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        exc.show()
+        sys.exit(EX_USAGE)
+    except click.exceptions.Abort:
+        click.echo("Aborted", err=True)
+        sys.exit(130)
+    except ZoomError as exc:
+        _report_error(exc)
+        sys.exit(exc.exit_code)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _report_error(exc: ZoomError) -> None:
+    """Log an error that ended a command and repeat it on stderr for people."""
+    event = "config_invalid" if isinstance(exc, ConfigError) else "command_failed"
+    log.error(event, error=str(exc), error_class=type(exc).__name__)
+    click.echo(f"zoom-etl: {exc}", err=True)
+
+
+if __name__ == "__main__":
+    main()

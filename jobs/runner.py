@@ -1,0 +1,191 @@
+"""Running jobs: what every run shares, whoever starts it.
+
+Each run gets a run ID bound to the log context, a row in ``_runs`` and one
+``job_finished`` summary event, and ends with an exit code from
+``zoom_auth.errors``. The CLI and the scheduler only decide when to run.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import structlog
+
+from jobs import logs, store
+from jobs.base import Job, JobContext, JobResult
+from jobs.config import Config
+from jobs.meetings import meetings
+from jobs.users import users, users_me
+from zoom_auth import (
+    Backoff,
+    TokenProvider,
+    ZoomError,
+    ZoomSession,
+)
+from zoom_auth.errors import EX_CONFIG, EX_NOPERM, EX_SOFTWARE, EX_TEMPFAIL
+
+log = structlog.get_logger(__name__)
+
+JOBS: dict[str, Job] = {
+    "users_me": users_me,
+    "users": users,
+    "meetings": meetings,
+}
+
+# When jobs of one invocation end differently, the exit code is the first of
+# these that occurred: problems a person must fix come before those that pass.
+_EXIT_PRECEDENCE = (EX_NOPERM, EX_CONFIG, EX_SOFTWARE, EX_TEMPFAIL)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How one job run ended."""
+
+    run_id: str
+    job: str
+    status: str
+    exit_code: int
+    result: JobResult
+
+
+def build_session(
+    config: Config, *, sleep: Callable[[float], None] = time.sleep
+) -> ZoomSession:
+    """Create the token provider and API session that a config describes.
+
+    The client secret and every token issued are registered for log redaction.
+    """
+    zoom = config.zoom
+    logs.add_secret(zoom.client_secret)
+    backoff = Backoff(base=zoom.backoff_base, max_delay=zoom.backoff_max)
+    timeout = (zoom.connect_timeout, zoom.read_timeout)
+    provider = TokenProvider(
+        account_id=zoom.account_id,
+        client_id=zoom.client_id,
+        client_secret=zoom.client_secret,
+        token_url=zoom.token_url,
+        renew_margin=zoom.token_renew_margin,
+        timeout=timeout,
+        max_attempts=zoom.max_attempts,
+        backoff=backoff,
+        sleep=sleep,
+        on_token=lambda token: logs.add_secret(token.value),
+    )
+    return ZoomSession(
+        provider,
+        base_url=zoom.api_base_url,
+        timeout=timeout,
+        max_attempts=zoom.max_attempts,
+        backoff=backoff,
+        max_retry_after=zoom.max_retry_after,
+        sleep=sleep,
+    )
+
+
+def run_jobs(
+    names: Sequence[str], config: Config, session: ZoomSession
+) -> list[RunOutcome]:
+    """Run jobs one after another.
+
+    An authentication failure ends the sequence, because every later job would
+    fail the same way; any other failure lets the next job run.
+    """
+    outcomes = []
+    for name in names:
+        outcome = run_job(name, config, session)
+        outcomes.append(outcome)
+        if outcome.exit_code == EX_NOPERM:
+            skipped = list(names[len(outcomes) :])
+            if skipped:
+                log.error("run_stopped", reason="authentication failed", jobs=skipped)
+            break
+    return outcomes
+
+
+def exit_code(outcomes: Sequence[RunOutcome]) -> int:
+    """Combine the outcomes of one invocation into a process exit code."""
+    codes = {o.exit_code for o in outcomes}
+    for code in _EXIT_PRECEDENCE:
+        if code in codes:
+            return code
+    return 0
+
+
+def run_job(name: str, config: Config, session: ZoomSession) -> RunOutcome:
+    """Run one job with its own database connection, log context and ``_runs`` row.
+
+    Errors never escape: each is logged and mapped to a status and exit code.
+    """
+    run_id = uuid.uuid4().hex
+    structlog.contextvars.bind_contextvars(run_id=run_id, job=name)
+    try:
+        return _run_with_context(run_id, name, config, session)
+    finally:
+        structlog.contextvars.unbind_contextvars("run_id", "job")
+
+
+def _run_with_context(
+    run_id: str, name: str, config: Config, session: ZoomSession
+) -> RunOutcome:
+    result = JobResult()
+    try:
+        db = store.open_database(config.database)
+    except ZoomError as exc:
+        log.error("job_failed", error=str(exc), error_class=type(exc).__name__)
+        return RunOutcome(run_id, name, "failed", exc.exit_code, result)
+
+    started = time.monotonic()
+    requests_before = _requests_sent(session)
+    # Stays "failed" unless the job returns, so an interrupted run never
+    # reads "ok".
+    status, code, error = "failed", EX_SOFTWARE, "interrupted"
+    try:
+        store.start_run(db, run_id, name, _utc_now())
+        log.info("job_started")
+        JOBS[name](JobContext(db, session, config, result))
+        status, code, error = "ok", 0, None
+        if result.failures:
+            status, code = "partial", EX_TEMPFAIL
+            error = f"{len(result.failures)} failed: " + "; ".join(result.failures[:3])
+        elif result.skipped_reason:
+            status = "skipped"
+    except ZoomError as exc:
+        status, code, error = "failed", exc.exit_code, str(exc)
+        log.error("job_failed", error=error, error_class=type(exc).__name__)
+    except Exception as exc:  # a bug: keep the traceback, mark the run failed
+        status, code, error = "failed", EX_SOFTWARE, f"{type(exc).__name__}: {exc}"
+        log.exception("job_crashed")
+    finally:
+        requests = _requests_sent(session) - requests_before
+        store.finish_run(
+            db,
+            run_id,
+            finished_at=_utc_now(),
+            status=status,
+            rows=result.rows,
+            requests=requests,
+            skips=result.skips,
+            error=error,
+        )
+        db.close()
+        log.info(
+            "job_finished",
+            status=status,
+            rows=result.rows,
+            requests=requests,
+            skips=result.skips,
+            duration_s=round(time.monotonic() - started, 3),
+        )
+    return RunOutcome(run_id, name, status, code, result)
+
+
+def _requests_sent(session: ZoomSession) -> int:
+    return session.requests_sent + session.provider.requests_sent
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

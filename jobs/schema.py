@@ -1,0 +1,88 @@
+"""The SQLite schema, as an ordered list of sqlite-utils migrations.
+
+Each table is created with its primary key, the columns whose type must not be
+guessed from the first value, and its foreign keys. Columns for any other API
+field are added by the upserts themselves. A schema change is a new migration
+appended here, never an edit of an applied one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("zoom-etl")
+
+# Zoom IDs that exceed 32 bits. SQLite INTEGER holds 64-bit values.
+_USER_COLUMNS = {
+    "id": str,
+    "email": str,
+    "first_name": str,
+    "last_name": str,
+    "display_name": str,
+    "type": int,
+    "status": str,
+    "pmi": int,
+    "timezone": str,
+    "role_id": str,
+    "created_at": str,
+    "user_created_at": str,
+    "last_login_time": str,
+}
+
+
+@migrations()
+def create_runs(db: Database) -> None:
+    """One row per job run, written at its start and completed at its end."""
+    db["_runs"].create(
+        {
+            "run_id": str,
+            "job": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,
+            "rows": int,
+            "requests": int,
+            "skips": int,
+            "error": str,
+        },
+        pk="run_id",
+    )
+    db["_runs"].create_index(["job", "started_at"])
+
+
+@migrations()
+def create_users(db: Database) -> None:
+    """Users with an ID (active and inactive), and pending users by email."""
+    db["users"].create(_USER_COLUMNS, pk="id")
+    db["users"].create_index(["email"])
+    pending = {k: v for k, v in _USER_COLUMNS.items() if k != "id"}
+    db["pending_users"].create(pending, pk="email")
+
+
+@migrations()
+def create_meetings(db: Database) -> None:
+    """Scheduled meetings, one row per meeting ID (a recurring series is one row)."""
+    db["meetings"].create(
+        {
+            "id": int,
+            "uuid": str,
+            "host_id": str,
+            "topic": str,
+            "type": int,
+            "start_time": str,
+            "duration": int,
+            "timezone": str,
+            "created_at": str,
+            "join_url": str,
+            "pmi": int,
+        },
+        pk="id",
+        foreign_keys=[("host_id", "users", "id")],
+    )
+    db["meetings"].create_index(["host_id"])
+    db["meetings"].create_index(["start_time"])
+
+
+def apply(db: Database) -> None:
+    """Bring a database's schema up to date; does nothing when it is current."""
+    migrations.apply(db)

@@ -1,0 +1,82 @@
+"""The SQLite store: opening the file, upserting rows, recording runs.
+
+Every write commits inside its own transaction and returns, so no transaction
+stays open while a job waits on the network. A failure part-way through a job
+therefore leaves every earlier page committed and intact.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from jobs import schema
+from jobs.config import ConfigError
+
+
+def open_database(path: Path) -> Database:
+    """Open (creating it with mode 0600) the SQLite file and update its schema.
+
+    The database runs in WAL mode, so readers such as Datasette never block a
+    job that writes. The connection belongs to the calling thread.
+
+    Raises:
+        ConfigError: the folder is missing or the file cannot be created.
+    """
+    if not path.parent.is_dir():
+        msg = f"folder {path.parent} does not exist; create it or set another path"
+        raise ConfigError(msg, key="database")
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError as exc:
+        msg = f"cannot open {path}: {exc.strerror}; check the path and permissions"
+        raise ConfigError(msg, key="database") from exc
+    db = Database(path)
+    db.enable_wal()
+    schema.apply(db)
+    return db
+
+
+def upsert(
+    db: Database, table: str, rows: Iterable[Mapping[str, Any]], pk: str
+) -> int:
+    """Insert or update rows by primary key in one transaction.
+
+    A field not yet in the table becomes a new column; lists and objects are
+    stored as JSON text. Columns a row does not mention keep their values.
+
+    Returns:
+        The number of rows written.
+    """
+    batch = [dict(row) for row in rows]
+    if not batch:
+        return 0
+    with db.atomic():
+        db[table].upsert_all(batch, pk=pk, alter=True)
+    return len(batch)
+
+
+def start_run(db: Database, run_id: str, job: str, started_at: str) -> None:
+    """Record that a job run started; its status stays "running" until it ends."""
+    row = {"run_id": run_id, "job": job, "started_at": started_at}
+    with db.atomic():
+        db["_runs"].insert({**row, "status": "running"})
+
+
+def finish_run(db: Database, run_id: str, **fields: Any) -> None:
+    """Complete a run's row with its outcome (status, rows, requests, ...)."""
+    with db.atomic():
+        db["_runs"].update(run_id, fields)
+
+
+def table_counts(db: Database) -> dict[str, int]:
+    """Return the row count of every table, ``_runs`` included.
+
+    The migrations table of sqlite-utils is left out.
+    """
+    names = [n for n in db.table_names() if not n.startswith("_sqlite")]
+    return {name: db[name].count for name in sorted(names)}
