@@ -101,7 +101,9 @@ def run(settings: Settings, job_names: tuple[str, ...]) -> int:
     config = settings.load()
     names = [n for n in JOB_NAMES if n in job_names] or config.enabled_jobs()
     if not names:
-        raise ConfigError("has no enabled job; set jobs.<name>.enabled: true", key="jobs")
+        raise ConfigError(
+            "has no enabled job; set jobs.<name>.enabled: true", key="jobs"
+        )
     session = build_session(config)
     try:
         outcomes = run_jobs(names, config, session)
@@ -120,7 +122,9 @@ def check(settings: Settings) -> int:
         token = session.provider.token()
         click.echo(f"account_id:   {config.zoom.account_id}")
         click.echo(f"api_base_url: {session.base_url()}")
-        click.echo(f"token expires: {token.expires_at_utc.isoformat(timespec='seconds')}")
+        click.echo(
+            f"token expires: {token.expires_at_utc.isoformat(timespec='seconds')}"
+        )
         click.echo(f"scopes:       {' '.join(token.scopes) or '(none listed)'}")
         owner = fetch_me(session)
     finally:

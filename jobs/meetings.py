@@ -23,7 +23,9 @@ def fetch_user_ids(session: ZoomSession) -> list[str]:
     return ids
 
 
-def fetch_meetings(session: ZoomSession, user_id: str) -> Iterator[list[dict[str, Any]]]:
+def fetch_meetings(
+    session: ZoomSession, user_id: str
+) -> Iterator[list[dict[str, Any]]]:
     """Yield pages of one user's scheduled meetings."""
     pages = session.paginate(
         "/users/{userId}/meetings", "meetings", {"type": "scheduled"}, userId=user_id

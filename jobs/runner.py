@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import structlog
 
@@ -142,7 +142,8 @@ def _run_with_context(
     requests_before = _requests_sent(session)
     # Stays "failed" unless the job returns, so an interrupted run never
     # reads "ok".
-    status, code, error = "failed", EX_SOFTWARE, "interrupted"
+    status, code = "failed", EX_SOFTWARE
+    error: str | None = "interrupted"
     try:
         store.start_run(db, run_id, name, _utc_now())
         log.info("job_started")
@@ -188,4 +189,6 @@ def _requests_sent(session: ZoomSession) -> int:
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return (
+        datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    )

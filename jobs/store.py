@@ -41,9 +41,7 @@ def open_database(path: Path) -> Database:
     return db
 
 
-def upsert(
-    db: Database, table: str, rows: Iterable[Mapping[str, Any]], pk: str
-) -> int:
+def upsert(db: Database, table: str, rows: Iterable[Mapping[str, Any]], pk: str) -> int:
     """Insert or update rows by primary key in one transaction.
 
     A field not yet in the table becomes a new column; lists and objects are

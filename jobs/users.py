@@ -50,7 +50,9 @@ def users(ctx: JobContext) -> None:
     Pending users have no ID yet, so they go to ``pending_users`` keyed by email.
     """
     for status in USER_STATUSES:
-        table, pk = ("pending_users", "email") if status == "pending" else ("users", "id")
+        table, pk = (
+            ("pending_users", "email") if status == "pending" else ("users", "id")
+        )
         for records in fetch_users(ctx.session, status):
             rows = [user_row(r) for r in records]
             ctx.result.rows += store.upsert(ctx.db, table, rows, pk=pk)

@@ -42,7 +42,9 @@ def load_paths() -> dict[str, dict[str, Any]]:
 
 def rate_limit_label(operation: dict[str, Any]) -> str | None:
     """Return the "Rate Limit Label" an operation's description states."""
-    match = re.search(r"Rate Limit Label.*?`([A-Z-]+)`", operation.get("description", ""))
+    match = re.search(
+        r"Rate Limit Label.*?`([A-Z-]+)`", operation.get("description", "")
+    )
     return match.group(1) if match else None
 
 

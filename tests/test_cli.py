@@ -17,8 +17,14 @@ SECRET = "sentinel-client-secret-6f1d2c"
 
 @pytest.fixture
 def account():
-    spec = AccountSpec(seed=21, active_users=6, inactive_users=2, pending_users=1,
-                       meetings_per_user=2, no_host_users=1)
+    spec = AccountSpec(
+        seed=21,
+        active_users=6,
+        inactive_users=2,
+        pending_users=1,
+        meetings_per_user=2,
+        no_host_users=1,
+    )
     with FakeZoom(account=spec, client_secret=SECRET) as server:
         yield server
 
@@ -47,8 +53,15 @@ def write_config(tmp_path: Path, text: str) -> Path:
 def test_run_fills_database(account, tmp_path):
     config = REPO_ROOT / "config.yaml"
 
-    done = zoom_etl("--config", str(config), "--db", "zoom.db", "run",
-                    env=cli_env(account), cwd=tmp_path)
+    done = zoom_etl(
+        "--config",
+        str(config),
+        "--db",
+        "zoom.db",
+        "run",
+        env=cli_env(account),
+        cwd=tmp_path,
+    )
 
     assert done.returncode == 0, done.stderr
     db = sqlite_utils.Database(tmp_path / "zoom.db")
@@ -60,13 +73,24 @@ def test_run_fills_database(account, tmp_path):
     finished = [e for e in events(done.stdout) if e["event"] == "job_finished"]
     assert [e["job"] for e in finished] == ["users_me", "users", "meetings"]
     for event in finished:
-        assert {"rows", "requests", "skips", "duration_s", "status", "run_id"} <= set(event)
+        assert {"rows", "requests", "skips", "duration_s", "status", "run_id"} <= set(
+            event
+        )
         assert event["timestamp"].endswith("Z")
 
 
 def test_run_single_job(account, tmp_path):
-    done = zoom_etl("--config", str(REPO_ROOT / "config.yaml"), "--db", "zoom.db",
-                    "run", "--job", "users", env=cli_env(account), cwd=tmp_path)
+    done = zoom_etl(
+        "--config",
+        str(REPO_ROOT / "config.yaml"),
+        "--db",
+        "zoom.db",
+        "run",
+        "--job",
+        "users",
+        env=cli_env(account),
+        cwd=tmp_path,
+    )
 
     assert done.returncode == 0, done.stderr
     db = sqlite_utils.Database(tmp_path / "zoom.db")
@@ -74,8 +98,17 @@ def test_run_single_job(account, tmp_path):
 
 
 def test_secrets_never_leak(account, tmp_path):
-    done = zoom_etl("--config", str(REPO_ROOT / "config.yaml"), "--db", "zoom.db",
-                    "--log-level", "DEBUG", "run", env=cli_env(account), cwd=tmp_path)
+    done = zoom_etl(
+        "--config",
+        str(REPO_ROOT / "config.yaml"),
+        "--db",
+        "zoom.db",
+        "--log-level",
+        "DEBUG",
+        "run",
+        env=cli_env(account),
+        cwd=tmp_path,
+    )
 
     tokens = {r.token for r in account.requests if r.token}
     assert done.returncode == 0, done.stderr
@@ -92,8 +125,15 @@ def test_secrets_never_leak(account, tmp_path):
 def test_invalid_client_exit_77(account, tmp_path):
     env = cli_env(account, ZOOM_CLIENT_SECRET="wrong-secret-0123456789")
 
-    done = zoom_etl("--config", str(REPO_ROOT / "config.yaml"), "--db", "zoom.db",
-                    "run", env=env, cwd=tmp_path)
+    done = zoom_etl(
+        "--config",
+        str(REPO_ROOT / "config.yaml"),
+        "--db",
+        "zoom.db",
+        "run",
+        env=env,
+        cwd=tmp_path,
+    )
 
     assert done.returncode == 77
     assert sum(1 for r in account.requests if r.path == "/oauth/token") == 1
@@ -106,8 +146,9 @@ def test_invalid_client_exit_77(account, tmp_path):
 def test_missing_env_var_exit_78(tmp_path):
     env = cli_env(None)
 
-    done = zoom_etl("--config", str(REPO_ROOT / "config.yaml"), "run", env=env,
-                    cwd=tmp_path)
+    done = zoom_etl(
+        "--config", str(REPO_ROOT / "config.yaml"), "run", env=env, cwd=tmp_path
+    )
 
     assert done.returncode == 78
     assert "ZOOM_ACCOUNT_ID" in done.stderr
@@ -115,11 +156,14 @@ def test_missing_env_var_exit_78(tmp_path):
 
 
 def test_unknown_job_in_config_exit_78(tmp_path):
-    config = write_config(tmp_path, """
+    config = write_config(
+        tmp_path,
+        """
 zoom: {account_id: a, client_id: b, client_secret: c}
 jobs:
   meetingz: {enabled: true}
-""")
+""",
+    )
 
     done = zoom_etl("--config", str(config), "run", env=cli_env(None), cwd=tmp_path)
 
@@ -137,12 +181,15 @@ def test_malformed_yaml_exit_78(tmp_path):
 
 
 def test_unreadable_secret_file_exit_78(tmp_path):
-    config = write_config(tmp_path, """
+    config = write_config(
+        tmp_path,
+        """
 zoom:
   account_id: a
   client_id: b
   client_secret_file: missing-secret
-""")
+""",
+    )
 
     done = zoom_etl("--config", str(config), "run", env=cli_env(None), cwd=tmp_path)
 
@@ -172,8 +219,13 @@ def test_unknown_command_exit_64(tmp_path):
 
 
 def test_check_prints_account(account, tmp_path):
-    done = zoom_etl("--config", str(REPO_ROOT / "config.yaml"), "check",
-                    env=cli_env(account), cwd=tmp_path)
+    done = zoom_etl(
+        "--config",
+        str(REPO_ROOT / "config.yaml"),
+        "check",
+        env=cli_env(account),
+        cwd=tmp_path,
+    )
 
     assert done.returncode == 0, done.stderr
     assert account.account_id in done.stdout

@@ -653,8 +653,7 @@ def test_load_resolves_database_next_to_file(tmp_path: Path) -> None:
     folder = tmp_path / "etc"
     folder.mkdir()
     text = (
-        "zoom:\n  account_id: a\n  client_id: b\n  client_secret: c\n"
-        "database: z.db\n"
+        "zoom:\n  account_id: a\n  client_id: b\n  client_secret: c\ndatabase: z.db\n"
     )
 
     config = load_config(write(folder, text), env={})

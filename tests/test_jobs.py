@@ -106,9 +106,7 @@ def test_meetings_skip_3161_and_1001(account, tmp_path):
     assert ctx.result.failures == []
     hosts = {r["host_id"] for r in ctx.db["meetings"].rows}
     assert len(hosts) == 12 + 3 - 2
-    expected = sum(
-        len(account.account.meetings_for(h)) for h in hosts
-    )
+    expected = sum(len(account.account.meetings_for(h)) for h in hosts)
     assert ctx.db["meetings"].count == expected
 
 
@@ -188,9 +186,12 @@ def test_failure_midway_keeps_committed_pages(tmp_path):
     db = store.open_database(config.database)
     assert outcome.status == "partial"
     assert outcome.exit_code == 75
-    assert db.execute(
-        "select count(*) from meetings where host_id = ?", [owner]
-    ).fetchone()[0] == 600
+    assert (
+        db.execute(
+            "select count(*) from meetings where host_id = ?", [owner]
+        ).fetchone()[0]
+        == 600
+    )
     assert db["_runs"].get(outcome.run_id)["status"] == "partial"
     assert db.execute("pragma integrity_check").fetchone()[0] == "ok"
 
@@ -243,7 +244,9 @@ def test_job_in_worker_thread(account, tmp_path):
     session = build_session(config)
     outcomes = []
 
-    thread = threading.Thread(target=lambda: outcomes.append(run_job("users", config, session)))
+    thread = threading.Thread(
+        target=lambda: outcomes.append(run_job("users", config, session))
+    )
     thread.start()
     thread.join(30)
 

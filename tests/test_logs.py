@@ -7,7 +7,7 @@ import json
 import logging
 import secrets
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -86,7 +86,7 @@ def test_timestamp_is_utc_iso8601() -> None:
 
     stamp = json_lines(stream)[0]["timestamp"]
     parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    assert parsed.tzinfo == timezone.utc
+    assert parsed.tzinfo == UTC
     assert "T" in stamp
 
 

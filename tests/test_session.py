@@ -112,7 +112,9 @@ def test_attempt_bound_counts_token_renewal(fake):
 
 def test_qps_429_waits_retry_after(fake):
     headers = {"Retry-After": "2", "X-RateLimit-Type": "QPS"}
-    fake.add_fault(Fault(path="/v2/users/me", status=429, body=QPS_BODY, headers=headers))
+    fake.add_fault(
+        Fault(path="/v2/users/me", status=429, body=QPS_BODY, headers=headers)
+    )
     session = make_session(fake)
 
     session.get("/users/{userId}", userId="me")
@@ -132,7 +134,9 @@ def test_qps_429_without_header_backs_off(fake):
 
 def test_long_retry_after_not_slept(fake):
     headers = {"Retry-After": "21600"}
-    fake.add_fault(Fault(path="/v2/users/me", status=429, body=QPS_BODY, headers=headers))
+    fake.add_fault(
+        Fault(path="/v2/users/me", status=429, body=QPS_BODY, headers=headers)
+    )
     session = make_session(fake, max_retry_after=30)
 
     with pytest.raises(TransientError) as caught:
@@ -189,7 +193,9 @@ def test_pagination_follows_tokens_with_same_query():
         template = "/users/{userId}/meetings"
 
         pages = list(
-            session.paginate(template, "meetings", {"type": "scheduled"}, userId=user_id)
+            session.paginate(
+                template, "meetings", {"type": "scheduled"}, userId=user_id
+            )
         )
         sent = api_requests(fake, f"/v2/users/{user_id}/meetings")
 
@@ -211,7 +217,9 @@ def test_expired_page_token_restarts_once():
         fake.add_fault(Fault(path=path, nth=2, status=400, body=body))
         session = make_session(fake)
 
-        pages = list(session.paginate("/users/{userId}/meetings", "meetings", userId=user_id))
+        pages = list(
+            session.paginate("/users/{userId}/meetings", "meetings", userId=user_id)
+        )
 
     assert [len(p.records) for p in pages] == [300, 300, 300, 50]
     assert len(api_requests(fake, path)) == 5
@@ -228,7 +236,9 @@ def test_expired_page_token_twice_fails():
         session = make_session(fake)
 
         with pytest.raises(Exception) as caught:
-            list(session.paginate("/users/{userId}/meetings", "meetings", userId=user_id))
+            list(
+                session.paginate("/users/{userId}/meetings", "meetings", userId=user_id)
+            )
 
     assert getattr(caught.value, "code", None) == 300
 
@@ -295,7 +305,11 @@ def test_cannot_host_is_skippable():
         errors = []
         for user in users:
             try:
-                list(session.paginate("/users/{userId}/meetings", "meetings", userId=user["id"]))
+                list(
+                    session.paginate(
+                        "/users/{userId}/meetings", "meetings", userId=user["id"]
+                    )
+                )
             except SkippableError as exc:
                 errors.append(exc)
 

@@ -151,10 +151,11 @@ def classify_api_error(
     Returns:
         An :class:`APIError` subclass chosen by Zoom code, then by status.
     """
-    fields = dict(status=status, code=code, message=message, method=method, path=path)
     cls = _CLASS_BY_CODE.get(code) if code is not None else None
     if cls is None and (status >= 500 or status == 429):
         cls = ServerError
     if cls is None and status == 401:
         cls = TokenRejectedError
-    return (cls or APIError)(**fields)
+    return (cls or APIError)(
+        status=status, code=code, message=message, method=method, path=path
+    )

@@ -219,7 +219,9 @@ class ZoomSession:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            msg = f"GET {path} returned HTTP {response.status_code} without a JSON object"
+            msg = (
+                f"GET {path} returned HTTP {response.status_code} without a JSON object"
+            )
             raise TransientError(msg)
         return body
 
@@ -249,7 +251,9 @@ class ZoomSession:
             path=path,
         )
 
-    def _retry_after(self, response: requests.Response, error: APIError) -> float | None:
+    def _retry_after(
+        self, response: requests.Response, error: APIError
+    ) -> float | None:
         """Return the seconds a 429 asks to wait, or None to back off instead."""
         if response.status_code != 429:
             return None

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import requests
 import structlog
@@ -47,7 +47,7 @@ class Token:
     @property
     def expires_at_utc(self) -> datetime:
         """Expiry as an aware UTC datetime."""
-        return datetime.fromtimestamp(self.expires_at, tz=timezone.utc)
+        return datetime.fromtimestamp(self.expires_at, tz=UTC)
 
 
 class TokenProvider:
