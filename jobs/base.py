@@ -1,4 +1,4 @@
-"""What every job receives and reports.
+"""The context every job receives and the result it reports.
 
 A job is a plain function that takes a :class:`JobContext`: it fetches pages
 through ``ctx.session``, turns records into rows and saves them through

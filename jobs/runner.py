@@ -1,4 +1,4 @@
-"""Running jobs: what every run shares, whoever starts it.
+"""The job runner: what every run shares, from the CLI or the scheduler.
 
 Each run gets a run ID bound to the log context, a row in ``_runs`` and one
 ``job_finished`` summary event, and ends with an exit code from
@@ -43,7 +43,7 @@ _EXIT_PRECEDENCE = (EX_NOPERM, EX_CONFIG, EX_SOFTWARE, EX_TEMPFAIL)
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """How one job run ended."""
+    """Outcome of one job run: status, exit code and counts."""
 
     run_id: str
     job: str

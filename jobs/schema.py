@@ -12,7 +12,8 @@ from sqlite_utils import Database, Migrations
 
 migrations = Migrations("zoom-etl")
 
-# Zoom IDs that exceed 32 bits. SQLite INTEGER holds 64-bit values.
+# Column types of users and pending users. ``pmi`` can exceed 32 bits, which
+# SQLite INTEGER stores as a 64-bit value.
 _USER_COLUMNS = {
     "id": str,
     "email": str,
@@ -32,7 +33,7 @@ _USER_COLUMNS = {
 
 @migrations()
 def create_runs(db: Database) -> None:
-    """One row per job run, written at its start and completed at its end."""
+    """Create ``_runs``: one row per job run, written at its start and end."""
     db["_runs"].create(
         {
             "run_id": str,
@@ -52,7 +53,7 @@ def create_runs(db: Database) -> None:
 
 @migrations()
 def create_users(db: Database) -> None:
-    """Users with an ID (active and inactive), and pending users by email."""
+    """Create ``users`` (keyed by ID) and ``pending_users`` (keyed by email)."""
     db["users"].create(_USER_COLUMNS, pk="id")
     db["users"].create_index(["email"])
     pending = {k: v for k, v in _USER_COLUMNS.items() if k != "id"}
@@ -61,7 +62,7 @@ def create_users(db: Database) -> None:
 
 @migrations()
 def create_meetings(db: Database) -> None:
-    """Scheduled meetings, one row per meeting ID (a recurring series is one row)."""
+    """Create ``meetings``: one row per meeting ID, so a recurring series is one row."""
     db["meetings"].create(
         {
             "id": int,

@@ -32,7 +32,7 @@ def user_row(record: dict[str, Any]) -> dict[str, Any]:
 def users_me(ctx: JobContext) -> None:
     """Save the app owner into ``users``.
 
-    Zoom does not document ``me`` for Server-to-Server apps; when it answers
+    Zoom does not document ``me`` for Server-to-Server apps; when it returns
     "user not found" the job is skipped with a warning rather than failed.
     """
     try:

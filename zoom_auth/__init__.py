@@ -1,6 +1,6 @@
 """Talking to Zoom: S2S OAuth tokens, bearer auth, the API session, errors.
 
-This package knows nothing about SQLite or scheduling.
+This package does not touch SQLite or scheduling.
 """
 
 from zoom_auth.auth import ZoomAuth

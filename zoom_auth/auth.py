@@ -29,7 +29,7 @@ def zoom_error_code(response: requests.Response) -> int | None:
 class ZoomAuth(requests.auth.AuthBase):
     """Adds ``Authorization: Bearer`` from a :class:`TokenProvider`.
 
-    When Zoom answers code 124, a response hook renews the token once and sends
+    When Zoom returns code 124, a response hook renews the token once and sends
     the request once more. The rejected response is kept in the new response's
     ``history``. A second 124 is returned to the caller as it is, so callers
     never loop on a bad token.

@@ -33,9 +33,9 @@ def http_session(pool_size: int = 10) -> requests.Session:
     """Create a requests session whose adapter never retries or sleeps.
 
     Retries belong to the callers, which count attempts per logical request and
-    cap any ``Retry-After`` wait. urllib3 on its own would sleep for as long as a
-    429's ``Retry-After`` says (up to six hours), so it is told to retry nothing
-    and to ignore that header.
+    cap any ``Retry-After`` wait. urllib3's default Retry would sleep for the
+    full ``Retry-After`` of a 429 (up to six hours in urllib3 2.x), so this
+    adapter retries nothing and ignores that header.
     """
     retry = Retry(
         total=0,

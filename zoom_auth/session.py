@@ -1,4 +1,4 @@
-"""The API session: timeouts, bounded retries, rate-limit answers, pagination."""
+"""The API session: timeouts, bounded retries, rate-limit responses, pagination."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ class Page:
 
 
 class ZoomSession:
-    """Sends GET requests to the Zoom API v2 and reads JSON answers.
+    """Sends GET requests to the Zoom API v2 and decodes the JSON responses.
 
     Every request has connect and read timeouts. A 5xx, a timeout, a reset
     connection or a per-second 429 is retried with exponential backoff and
@@ -130,7 +130,7 @@ class ZoomSession:
             **path_params: values for the template's placeholders.
 
         Raises:
-            APIError: Zoom answered with an error, classified by
+            APIError: Zoom returned an error, classified by
                 ``zoom_auth.errors.classify_api_error``.
             DailyLimitError: a 429 for a used-up daily quota.
             TransientError: no success after every attempt.
@@ -254,7 +254,7 @@ class ZoomSession:
     def _retry_after(
         self, response: requests.Response, error: APIError
     ) -> float | None:
-        """Return the seconds a 429 asks to wait, or None to back off instead."""
+        """Return the Retry-After seconds of a 429, or None to back off instead."""
         if response.status_code != 429:
             return None
         header = response.headers.get("Retry-After", "")

@@ -29,7 +29,7 @@ _MAX_REASON_CHARS = 200
 
 @dataclass(frozen=True)
 class Token:
-    """An access token and what Zoom said about it.
+    """An access token with the details of Zoom's token response.
 
     Attributes:
         value: the bearer token. It never appears in the repr.
@@ -65,7 +65,7 @@ class TokenProvider:
         token_url: Zoom's token endpoint.
         renew_margin: seconds of remaining life below which a token is renewed.
         timeout: (connect, read) timeouts in seconds for the token request.
-        max_attempts: attempts per renewal when Zoom answers 429 or 5xx or the
+        max_attempts: attempts per renewal when Zoom returns 429 or 5xx or the
             connection fails; a 4xx other than 429 is never retried.
         backoff: delay between those attempts.
         clock: returns the current Unix time; tests pass their own.
