@@ -36,15 +36,14 @@ def load_paths() -> dict[str, dict[str, Any]]:
         pytest.skip(f"Zoom OpenAPI files not found in {folder}; set ZOOM_OPENAPI_DIR")
     paths: dict[str, dict[str, Any]] = {}
     for name in SPEC_FILES:
-        paths.update(json.loads((folder / name).read_text())["paths"])
+        paths.update(json.loads((folder / name).read_text(encoding="utf-8"))["paths"])
     return paths
 
 
 def rate_limit_label(operation: dict[str, Any]) -> str | None:
     """Return the "Rate Limit Label" an operation's description states."""
-    match = re.search(
-        r"Rate Limit Label.*?`([A-Z-]+)`", operation.get("description", "")
-    )
+    description = operation.get("description", "")
+    match = re.search(r"Rate Limit Label.*?`([A-Z-]+)`", description, re.DOTALL)
     return match.group(1) if match else None
 
 

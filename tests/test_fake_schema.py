@@ -9,13 +9,8 @@ the folder named by ZOOM_OPENAPI_DIR. Every object schema is made strict
 from __future__ import annotations
 
 import copy
-import json
-import os
-import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -24,15 +19,11 @@ import requests
 from jsonschema import FormatChecker
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
+from tests.openapi import load_paths, rate_limit_label, spec_dir
 from zoom_fake import AccountSpec, FakeZoom
 from zoom_fake.account import Account
 
-ROOT = Path(__file__).resolve().parent.parent
-SPEC_DIR = Path(
-    os.environ.get("ZOOM_OPENAPI_DIR")
-    or ROOT.parent / "shared" / "zoom-openapi" / "api-hub"
-)
-SPEC_FILES = ("Users.json", "Meetings.json", "Accounts.json")
+SPEC_DIR = spec_dir()
 TIMEOUT = (2.0, 5.0)
 SPEC_CATEGORIES = {
     "LIGHT": "Light",
@@ -131,19 +122,9 @@ SAMPLE_CASES = [
 ]
 
 
-@cache
-def _spec_paths() -> dict[str, dict[str, Any]]:
-    """Return every path item of the spec files, keyed by path."""
-    paths: dict[str, dict[str, Any]] = {}
-    for name in SPEC_FILES:
-        document = json.loads((SPEC_DIR / name).read_text(encoding="utf-8"))
-        paths.update(document["paths"])
-    return paths
-
-
 def _operation(method: str, template: str) -> dict[str, Any]:
     spec_path = template.removeprefix("/v2")
-    item = _spec_paths().get(spec_path)
+    item = load_paths().get(spec_path)
     assert item is not None, f"{spec_path} is not in the spec files"
     operation = item.get(method.lower())
     assert operation is not None, f"{method} {spec_path} is not in the spec files"
@@ -321,7 +302,6 @@ def test_route_scopes_match_spec(route: Any) -> None:
     "route", list(FakeZoom.routes), ids=lambda route: f"{route.method} {route.template}"
 )
 def test_route_category_matches_spec(route: Any) -> None:
-    description = _operation(route.method, route.template)["description"]
-    label = re.search(r"Rate Limit Label.*?`([A-Z-]+)`", description, re.DOTALL)
+    label = rate_limit_label(_operation(route.method, route.template))
     assert label is not None
-    assert SPEC_CATEGORIES[label.group(1)] == route.category
+    assert SPEC_CATEGORIES[label] == route.category
