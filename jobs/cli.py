@@ -19,9 +19,9 @@ from jobs.config import (
     default_config_path,
     load_config,
 )
-from jobs.runner import build_session, exit_code, run_jobs
+from jobs.runner import RunOutcome, build_session, exit_code, run_jobs
 from jobs.users import fetch_me
-from zoom_auth import ZoomError
+from zoom_auth import SkippableError, ZoomError
 from zoom_auth.errors import EX_USAGE
 
 log = structlog.get_logger(__name__)
@@ -109,6 +109,7 @@ def run(settings: Settings, job_names: tuple[str, ...]) -> int:
         outcomes = run_jobs(names, config, session)
     finally:
         session.close()
+    _report_outcomes(outcomes, names)
     return exit_code(outcomes)
 
 
@@ -120,18 +121,21 @@ def check(settings: Settings) -> int:
     session = build_session(config)
     try:
         token = session.provider.token()
-        click.echo(f"account_id:   {config.zoom.account_id}")
-        click.echo(f"api_base_url: {session.base_url()}")
-        click.echo(
-            f"token expires: {token.expires_at_utc.isoformat(timespec='seconds')}"
-        )
-        click.echo(f"scopes:       {' '.join(token.scopes) or '(none listed)'}")
+        expires = token.expires_at_utc.isoformat(timespec="seconds")
+        click.echo(f"account_id:    {config.zoom.account_id}")
+        click.echo(f"api_base_url:  {session.base_url()}")
+        click.echo(f"token expires: {expires}")
+        click.echo(f"scopes:        {' '.join(token.scopes) or '(none listed)'}")
         owner = fetch_me(session)
+    except SkippableError as exc:
+        # Zoom does not document /users/me for Server-to-Server apps.
+        click.echo(f"owner:         not available ({exc})")
+        return 0
     finally:
         session.close()
     name = " ".join(filter(None, [owner.get("first_name"), owner.get("last_name")]))
-    click.echo(f"owner:        {owner.get('email')} ({name or 'no name'})")
-    click.echo(f"owner id:     {owner.get('id')}, role {owner.get('role_name', '?')}")
+    click.echo(f"owner:         {owner.get('email')} ({name or 'no name'})")
+    click.echo(f"owner id:      {owner.get('id')}, role {owner.get('role_name', '?')}")
     return 0
 
 
@@ -198,6 +202,20 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _report_outcomes(outcomes: list[RunOutcome], names: list[str]) -> None:
+    """Repeat on stderr, for people and cron mail, which jobs did not succeed."""
+    for outcome in outcomes:
+        if outcome.exit_code:
+            click.echo(
+                f"zoom-etl: job {outcome.job} {outcome.status} "
+                f"(exit {outcome.exit_code}): {outcome.error}",
+                err=True,
+            )
+    not_run = names[len(outcomes) :]
+    if not_run:
+        click.echo(f"zoom-etl: jobs not run: {', '.join(not_run)}", err=True)
 
 
 def _report_error(exc: ZoomError) -> None:

@@ -50,6 +50,7 @@ class RunOutcome:
     status: str
     exit_code: int
     result: JobResult
+    error: str | None = None
 
 
 def build_session(
@@ -136,7 +137,7 @@ def _run_with_context(
         db = store.open_database(config.database)
     except ZoomError as exc:
         log.error("job_failed", error=str(exc), error_class=type(exc).__name__)
-        return RunOutcome(run_id, name, "failed", exc.exit_code, result)
+        return RunOutcome(run_id, name, "failed", exc.exit_code, result, str(exc))
 
     started = time.monotonic()
     requests_before = _requests_sent(session)
@@ -181,7 +182,7 @@ def _run_with_context(
             skips=result.skips,
             duration_s=round(time.monotonic() - started, 3),
         )
-    return RunOutcome(run_id, name, status, code, result)
+    return RunOutcome(run_id, name, status, code, result, error)
 
 
 def _requests_sent(session: ZoomSession) -> int:
@@ -189,6 +190,4 @@ def _requests_sent(session: ZoomSession) -> int:
 
 
 def _utc_now() -> str:
-    return (
-        datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    )
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -141,6 +141,8 @@ def test_invalid_client_exit_77(account, tmp_path):
     assert "wrong-secret-0123456789" not in done.stdout + done.stderr
     failed = [e for e in events(done.stdout) if e["event"] == "job_failed"]
     assert len(failed) == 1
+    assert "invalid_client" in done.stderr
+    assert "jobs not run: users, meetings" in done.stderr
 
 
 def test_missing_env_var_exit_78(tmp_path):
