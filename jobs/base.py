@@ -15,9 +15,13 @@ import structlog
 from sqlite_utils import Database
 
 from jobs.config import Config
-from zoom_auth import APIError, ZoomError, ZoomSession
+from zoom_auth import APIError, TransientError, ZoomError, ZoomSession
 
 log = structlog.get_logger(__name__)
+
+# Resources failing one after another past this count mean Zoom is down or
+# unreachable, so the job stops instead of retrying every remaining resource.
+MAX_CONSECUTIVE_FAILURES = 5
 
 
 @dataclass
@@ -31,12 +35,14 @@ class JobResult:
         failures: resources that failed after every retry; any failure makes
             the run partial.
         skipped_reason: set when the whole job was skipped.
+        consecutive_failures: failures since the last resource read in full.
     """
 
     rows: int = 0
     skips: int = 0
     failures: list[str] = field(default_factory=list)
     skipped_reason: str | None = None
+    consecutive_failures: int = 0
 
     def skip(self, resource: str, error: ZoomError) -> None:
         """Count a skipped resource and log one warning for it."""
@@ -49,9 +55,25 @@ class JobResult:
         )
 
     def fail(self, resource: str, error: ZoomError) -> None:
-        """Record a resource that failed after retries; the job goes on."""
+        """Record a resource that failed after retries; the job goes on.
+
+        Raises:
+            TransientError: :data:`MAX_CONSECUTIVE_FAILURES` resources in a row
+                have failed, so the job should stop.
+        """
         self.failures.append(f"{resource}: {error}")
+        self.consecutive_failures += 1
         log.error("resource_failed", resource=resource, error=str(error))
+        if self.consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
+            msg = (
+                f"{self.consecutive_failures} resources failed in a row, the last "
+                f"with: {error}; the job stops and the next run retries them"
+            )
+            raise TransientError(msg) from error
+
+    def succeed(self) -> None:
+        """Note that a resource was read in full, ending a run of failures."""
+        self.consecutive_failures = 0
 
 
 @dataclass

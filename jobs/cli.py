@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +23,7 @@ from jobs.config import (
 from jobs.runner import RunOutcome, build_session, exit_code, run_jobs
 from jobs.users import fetch_me
 from zoom_auth import SkippableError, ZoomError
-from zoom_auth.errors import EX_USAGE
+from zoom_auth.errors import EX_SOFTWARE, EX_USAGE
 
 log = structlog.get_logger(__name__)
 
@@ -86,8 +87,24 @@ def cli(
     type=click.Choice(JOB_NAMES),
     help="Run only this job; repeat for several. Default: every enabled job.",
 )
+@click.option(
+    "--wait",
+    "wait",
+    is_flag=True,
+    help="Wait for another zoom-etl process using the database, instead of "
+    "exiting with code 75.",
+)
+@click.option(
+    "--wait-timeout",
+    type=click.FloatRange(min=0),
+    default=3600.0,
+    show_default=True,
+    help="Seconds --wait waits for the database before giving up.",
+)
 @click.pass_obj
-def run(settings: Settings, job_names: tuple[str, ...]) -> int:
+def run(
+    settings: Settings, job_names: tuple[str, ...], wait: bool, wait_timeout: float
+) -> int:
     """Run jobs once and exit.
 
     The exit code is 0 when every job succeeded, 75 when a job failed in a way
@@ -105,8 +122,11 @@ def run(settings: Settings, job_names: tuple[str, ...]) -> int:
             "has no enabled job; set jobs.<name>.enabled: true", key="jobs"
         )
     session = build_session(config)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
-        outcomes = run_jobs(names, config, session)
+        outcomes = run_jobs(
+            names, config, session, lock_wait=wait_timeout if wait else 0.0
+        )
     finally:
         session.close()
     _report_outcomes(outcomes, names)
@@ -133,7 +153,8 @@ def check(settings: Settings) -> int:
         return 0
     finally:
         session.close()
-    name = " ".join(filter(None, [owner.get("first_name"), owner.get("last_name")]))
+    parts = [owner.get("first_name"), owner.get("last_name")]
+    name = " ".join(str(part) for part in parts if part)
     click.echo(f"owner:         {owner.get('email')} ({name or 'no name'})")
     click.echo(f"owner id:      {owner.get('id')}, role {owner.get('role_name', '?')}")
     return 0
@@ -201,7 +222,17 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: log the traceback, exit 70
+        log.exception("command_crashed")
+        message = logs.redact_text(f"{type(exc).__name__}: {exc}")
+        click.echo(f"zoom-etl: unexpected error, {message}", err=True)
+        sys.exit(EX_SOFTWARE)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """Turn SIGTERM into SystemExit, so a running job records its end."""
+    raise SystemExit(128 + signum)
 
 
 def _report_outcomes(outcomes: list[RunOutcome], names: list[str]) -> None:
@@ -221,8 +252,9 @@ def _report_outcomes(outcomes: list[RunOutcome], names: list[str]) -> None:
 def _report_error(exc: ZoomError) -> None:
     """Log an error that ended a command and repeat it on stderr for people."""
     event = "config_invalid" if isinstance(exc, ConfigError) else "command_failed"
-    log.error(event, error=str(exc), error_class=type(exc).__name__)
-    click.echo(f"zoom-etl: {exc}", err=True)
+    message = logs.redact_text(str(exc))
+    log.error(event, error=message, error_class=type(exc).__name__)
+    click.echo(f"zoom-etl: {message}", err=True)
 
 
 if __name__ == "__main__":

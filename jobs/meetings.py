@@ -8,7 +8,15 @@ from typing import Any
 from jobs import store
 from jobs.base import JobContext
 from jobs.users import fetch_users
-from zoom_auth import DailyLimitError, SkippableError, TransientError, ZoomSession
+from zoom_auth import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    DailyLimitError,
+    SkippableError,
+    TransientError,
+    ZoomSession,
+)
 
 # Pending users cannot host, so only these are asked for meetings.
 HOST_STATUSES = ("active", "inactive")
@@ -44,17 +52,22 @@ def meetings(ctx: JobContext) -> None:
 
     A user who may not host (Zoom code 3161) or who vanished since the listing
     (code 1001) is skipped and counted. A user whose meetings still fail after
-    retries is recorded as a failure and the job moves on, which makes the run
-    partial. A used-up daily limit ends the job.
+    retries, or fail with an error Zoom does not document for this endpoint,
+    is recorded as a failure and the job moves on, which makes the run
+    partial. A used-up daily limit, missing scopes, a rejected token or a run
+    of consecutive failures ends the job.
     """
     for user_id in fetch_user_ids(ctx.session):
+        resource = f"users/{user_id}/meetings"
         try:
             for records in fetch_meetings(ctx.session, user_id):
                 rows = [meeting_row(r, user_id) for r in records]
                 ctx.result.rows += store.upsert(ctx.db, "meetings", rows, pk="id")
         except SkippableError as exc:
-            ctx.result.skip(f"users/{user_id}/meetings", exc)
-        except DailyLimitError:
+            ctx.result.skip(resource, exc)
+        except (DailyLimitError, ConfigurationError, AuthenticationError):
             raise
-        except TransientError as exc:
-            ctx.result.fail(f"users/{user_id}/meetings", exc)
+        except (TransientError, APIError) as exc:
+            ctx.result.fail(resource, exc)
+        else:
+            ctx.result.succeed()

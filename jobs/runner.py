@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
+from sqlite_utils import Database
 
 from jobs import logs, store
 from jobs.base import Job, JobContext, JobResult
 from jobs.config import Config
+from jobs.lock import RunLock
 from jobs.meetings import meetings
 from jobs.users import users, users_me
 from zoom_auth import (
@@ -88,7 +90,11 @@ def build_session(
 
 
 def run_jobs(
-    names: Sequence[str], config: Config, session: ZoomSession
+    names: Sequence[str],
+    config: Config,
+    session: ZoomSession,
+    *,
+    lock_wait: float = 0.0,
 ) -> list[RunOutcome]:
     """Run jobs one after another.
 
@@ -97,7 +103,7 @@ def run_jobs(
     """
     outcomes = []
     for name in names:
-        outcome = run_job(name, config, session)
+        outcome = run_job(name, config, session, lock_wait=lock_wait)
         outcomes.append(outcome)
         if outcome.exit_code == EX_NOPERM:
             skipped = list(names[len(outcomes) :])
@@ -116,29 +122,51 @@ def exit_code(outcomes: Sequence[RunOutcome]) -> int:
     return 0
 
 
-def run_job(name: str, config: Config, session: ZoomSession) -> RunOutcome:
+def run_job(
+    name: str, config: Config, session: ZoomSession, *, lock_wait: float = 0.0
+) -> RunOutcome:
     """Run one job with its own database connection, log context and ``_runs`` row.
 
-    Errors never escape: each is logged and mapped to a status and exit code.
+    The job holds the database's run lock for its whole run, so no other
+    zoom-etl process writes the same file meanwhile. Errors never escape: each
+    is logged and mapped to a status and exit code.
+
+    Args:
+        name: a key of :data:`JOBS`.
+        config: the loaded configuration.
+        session: the API session, shared by the jobs of one process.
+        lock_wait: seconds to wait for another process's run to finish.
     """
     run_id = uuid.uuid4().hex
     structlog.contextvars.bind_contextvars(run_id=run_id, job=name)
     try:
-        return _run_with_context(run_id, name, config, session)
+        db = store.open_database(config.database)
+    except ZoomError as exc:
+        structlog.contextvars.unbind_contextvars("run_id", "job")
+        return _not_started(run_id, name, exc)
+    try:
+        with RunLock(config.database, wait=lock_wait):
+            abandoned = store.close_abandoned_runs(db, _utc_now())
+            if abandoned:
+                log.warning("abandoned_runs_closed", runs=abandoned)
+            return _run_locked(db, run_id, name, config, session)
+    except ZoomError as exc:
+        return _not_started(run_id, name, exc)
     finally:
+        db.close()
         structlog.contextvars.unbind_contextvars("run_id", "job")
 
 
-def _run_with_context(
-    run_id: str, name: str, config: Config, session: ZoomSession
+def _not_started(run_id: str, name: str, exc: ZoomError) -> RunOutcome:
+    error = logs.redact_text(str(exc))
+    log.error("job_failed", error=error, error_class=type(exc).__name__)
+    return RunOutcome(run_id, name, "failed", exc.exit_code, JobResult(), error)
+
+
+def _run_locked(
+    db: Database, run_id: str, name: str, config: Config, session: ZoomSession
 ) -> RunOutcome:
     result = JobResult()
-    try:
-        db = store.open_database(config.database)
-    except ZoomError as exc:
-        log.error("job_failed", error=str(exc), error_class=type(exc).__name__)
-        return RunOutcome(run_id, name, "failed", exc.exit_code, result, str(exc))
-
     started = time.monotonic()
     requests_before = _requests_sent(session)
     # Stays "failed" unless the job returns, so an interrupted run never
@@ -159,30 +187,33 @@ def _run_with_context(
         status, code, error = "failed", exc.exit_code, str(exc)
         log.error("job_failed", error=error, error_class=type(exc).__name__)
     except Exception as exc:  # a bug: keep the traceback, mark the run failed
-        status, code, error = "failed", EX_SOFTWARE, f"{type(exc).__name__}: {exc}"
+        status, code = "failed", EX_SOFTWARE
+        error = f"{type(exc).__name__}: {exc}"
         log.exception("job_crashed")
     finally:
-        requests = _requests_sent(session) - requests_before
-        store.finish_run(
-            db,
-            run_id,
-            finished_at=_utc_now(),
-            status=status,
-            rows=result.rows,
-            requests=requests,
-            skips=result.skips,
-            error=error,
+        # Zoom's messages are stored and printed, so they may not echo a secret.
+        error = logs.redact_text(error) if error else None
+        counts = dict(
+            rows=result.rows, requests=_requests_sent(session) - requests_before
         )
-        db.close()
+        _record_finish(
+            db, run_id, status=status, **counts, skips=result.skips, error=error
+        )
         log.info(
             "job_finished",
             status=status,
-            rows=result.rows,
-            requests=requests,
+            **counts,
             skips=result.skips,
             duration_s=round(time.monotonic() - started, 3),
         )
     return RunOutcome(run_id, name, status, code, result, error)
+
+
+def _record_finish(db: Database, run_id: str, **fields: object) -> None:
+    try:
+        store.finish_run(db, run_id, finished_at=_utc_now(), **fields)
+    except Exception:  # the job's own outcome is already logged
+        log.exception("run_record_failed")
 
 
 def _requests_sent(session: ZoomSession) -> int:

@@ -8,7 +8,9 @@ therefore leaves every earlier page committed and intact.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,14 @@ from sqlite_utils import Database
 
 from jobs import schema
 from jobs.config import ConfigError
+from zoom_auth import TransientError
+
+# Seconds a write waits for another connection's write lock (SQLite's busy
+# timeout) before it fails.
+BUSY_TIMEOUT = 30.0
+
+# Error text for a run that was still "running" when its process ended.
+ABANDONED = "the process ended before the run finished"
 
 
 def open_database(path: Path) -> Database:
@@ -25,7 +35,9 @@ def open_database(path: Path) -> Database:
     job that writes. The connection belongs to the calling thread.
 
     Raises:
-        ConfigError: the folder is missing or the file cannot be created.
+        ConfigError: the folder is missing, or the file cannot be created or is
+            not a SQLite database.
+        TransientError: another connection kept the database locked.
     """
     if not path.parent.is_dir():
         msg = f"folder {path.parent} does not exist; create it or set another path"
@@ -35,10 +47,37 @@ def open_database(path: Path) -> Database:
     except OSError as exc:
         msg = f"cannot open {path}: {exc.strerror}; check the path and permissions"
         raise ConfigError(msg, key="database") from exc
-    db = Database(path)
-    db.enable_wal()
-    schema.apply(db)
+    db = Database(sqlite3.connect(path, timeout=BUSY_TIMEOUT))
+    try:
+        db.enable_wal()
+        schema.apply(db)
+    except sqlite3.OperationalError as exc:
+        db.close()
+        msg = f"cannot update {path}: {exc}; retry when the other writer is done"
+        raise TransientError(msg) from exc
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        msg = f"{path} is not a SQLite database ({exc}); point it at another file"
+        raise ConfigError(msg, key="database") from exc
     return db
+
+
+@contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """Run a block in one write transaction, committed at its end.
+
+    ``BEGIN IMMEDIATE`` takes SQLite's write lock at the start, waiting up to
+    :data:`BUSY_TIMEOUT` for another writer. A deferred ``BEGIN`` would fail at
+    once with "database is locked" when it meets a concurrent write in WAL mode.
+    """
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        with db.atomic():
+            yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
 
 
 def upsert(db: Database, table: str, rows: Iterable[Mapping[str, Any]], pk: str) -> int:
@@ -53,7 +92,7 @@ def upsert(db: Database, table: str, rows: Iterable[Mapping[str, Any]], pk: str)
     batch = [dict(row) for row in rows]
     if not batch:
         return 0
-    with db.atomic():
+    with transaction(db):
         db[table].upsert_all(batch, pk=pk, alter=True)
     return len(batch)
 
@@ -61,14 +100,32 @@ def upsert(db: Database, table: str, rows: Iterable[Mapping[str, Any]], pk: str)
 def start_run(db: Database, run_id: str, job: str, started_at: str) -> None:
     """Record that a job run started; its status stays "running" until it ends."""
     row = {"run_id": run_id, "job": job, "started_at": started_at}
-    with db.atomic():
+    with transaction(db):
         db["_runs"].insert({**row, "status": "running"})
 
 
 def finish_run(db: Database, run_id: str, **fields: Any) -> None:
     """Complete a run's row with its outcome (status, rows, requests, ...)."""
-    with db.atomic():
+    with transaction(db):
         db["_runs"].update(run_id, fields)
+
+
+def close_abandoned_runs(db: Database, finished_at: str) -> int:
+    """Mark runs left "running" by a process that died as failed.
+
+    Call it only while holding the database's run lock, when no other process
+    can be running a job on this file.
+
+    Returns:
+        The number of runs marked.
+    """
+    with transaction(db):
+        cursor = db.conn.execute(
+            "update _runs set status = 'failed', finished_at = ?, error = ? "
+            "where status = 'running'",
+            [finished_at, ABANDONED],
+        )
+    return cursor.rowcount
 
 
 def table_counts(db: Database) -> dict[str, int]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 import sqlite_utils
 
+from jobs.lock import RunLock
 from tests.conftest import REPO_ROOT, cli_env, zoom_etl_command
-from zoom_fake import AccountSpec, FakeZoom
+from zoom_fake import AccountSpec, FakeZoom, Fault
 
 SECRET = "sentinel-client-secret-6f1d2c"
 
@@ -254,3 +256,78 @@ def test_help_lists_commands(tmp_path):
     assert done.returncode == 0
     for command in ("run", "check", "demo"):
         assert command in done.stdout
+
+
+def test_second_run_exits_75_while_locked(account, tmp_path):
+    with RunLock(tmp_path / "zoom.db"):
+        done = zoom_etl(
+            "--config",
+            str(REPO_ROOT / "config.yaml"),
+            "--db",
+            "zoom.db",
+            "run",
+            env=cli_env(account),
+            cwd=tmp_path,
+        )
+
+    assert done.returncode == 75
+    assert "is in use by zoom-etl process" in done.stderr
+    assert "--wait" in done.stderr
+    assert not [r for r in account.requests if r.path.startswith("/v2/")]
+
+
+def test_wait_queues_behind_lock(account, tmp_path):
+    lock = RunLock(tmp_path / "zoom.db")
+    lock.acquire()
+    command = [
+        *zoom_etl_command(),
+        "--config",
+        str(REPO_ROOT / "config.yaml"),
+        "--db",
+        "zoom.db",
+        "run",
+        "--job",
+        "users",
+        "--wait",
+    ]
+    with subprocess.Popen(
+        command, env=cli_env(account), cwd=tmp_path, stdout=subprocess.PIPE, text=True
+    ) as process:
+        for line in process.stdout:
+            if json.loads(line)["event"] == "database_busy_waiting":
+                break
+        lock.release()
+        rest = process.stdout.read()
+        code = process.wait(60)
+
+    assert code == 0
+    assert "job_finished" in rest
+    assert sqlite_utils.Database(tmp_path / "zoom.db")["users"].count == 8
+
+
+def test_sigterm_marks_run_failed(account, tmp_path):
+    account.add_fault(Fault(path=r"/v2/users/[^/]+/meetings", delay=0.5, times=None))
+    command = [
+        *zoom_etl_command(),
+        "--config",
+        str(REPO_ROOT / "config.yaml"),
+        "--db",
+        "zoom.db",
+        "run",
+        "--job",
+        "meetings",
+    ]
+    with subprocess.Popen(
+        command, env=cli_env(account), cwd=tmp_path, stdout=subprocess.PIPE, text=True
+    ) as process:
+        for line in process.stdout:
+            if json.loads(line)["event"] == "job_started":
+                break
+        process.send_signal(signal.SIGTERM)
+        process.stdout.read()
+        code = process.wait(60)
+
+    assert code == 128 + signal.SIGTERM
+    (row,) = sqlite_utils.Database(tmp_path / "zoom.db")["_runs"].rows
+    assert row["status"] == "failed"
+    assert row["error"] == "interrupted"

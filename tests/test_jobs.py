@@ -12,11 +12,13 @@ import pytest
 
 from jobs import store
 from jobs.base import JobContext
-from jobs.config import JOB_NAMES, Config, JobSettings, ZoomSettings
+from jobs.config import JOB_NAMES, Config, ConfigError, JobSettings, ZoomSettings
+from jobs.lock import RunLock
 from jobs.meetings import meetings
 from jobs.runner import JOBS, build_session, exit_code, run_job, run_jobs
 from jobs.users import users, users_me
 from tests.conftest import make_session
+from zoom_auth import TransientError
 from zoom_fake import AccountSpec, FakeZoom, Fault
 
 SPEC = AccountSpec(
@@ -219,8 +221,6 @@ def test_database_wal_and_private(tmp_path):
 
 
 def test_database_folder_missing(tmp_path):
-    from jobs.config import ConfigError
-
     with pytest.raises(ConfigError) as caught:
         store.open_database(tmp_path / "absent" / "zoom.db")
 
@@ -251,3 +251,90 @@ def test_job_in_worker_thread(account, tmp_path):
     thread.join(30)
 
     assert [o.status for o in outcomes] == ["ok"]
+
+
+def test_generic_api_error_fails_one_user(account, tmp_path):
+    ctx = context(account, tmp_path)
+    victim = expected_users(account, "active")[2]["id"]
+    body = {"code": 200, "message": "No permission."}
+    account.add_fault(Fault(path=f"/v2/users/{victim}/meetings", status=400, body=body))
+
+    meetings(ctx)
+
+    assert len(ctx.result.failures) == 1
+    assert "No permission" in ctx.result.failures[0]
+    assert ctx.db["meetings"].count > 0
+
+
+def test_consecutive_failures_stop_job(account, tmp_path):
+    ctx = context(account, tmp_path)
+    account.add_fault(Fault(path=r"/v2/users/[^/]+/meetings", status=503, times=None))
+
+    with pytest.raises(TransientError) as caught:
+        meetings(ctx)
+
+    assert "5 resources failed in a row" in str(caught.value)
+    assert len(ctx.result.failures) == 5
+
+
+def test_page_without_list_fails(account, tmp_path):
+    ctx = context(account, tmp_path)
+    account.add_fault(Fault(path="/v2/users", status=200, body={"page_size": 2000}))
+
+    with pytest.raises(TransientError) as caught:
+        users(ctx)
+
+    assert "'users'" in str(caught.value)
+
+
+def test_abandoned_run_marked_failed(account, tmp_path):
+    config = make_config(account, tmp_path / "zoom.db")
+    db = store.open_database(config.database)
+    store.start_run(db, "dead-run", "users", "2026-01-01T00:00:00Z")
+    db.close()
+
+    run_job("users", config, build_session(config))
+
+    db = store.open_database(config.database)
+    row = db["_runs"].get("dead-run")
+    assert row["status"] == "failed"
+    assert row["error"] == store.ABANDONED
+    assert row["finished_at"] is not None
+
+
+def test_lock_held_fails_fast(account, tmp_path):
+    config = make_config(account, tmp_path / "zoom.db")
+    session = build_session(config)
+
+    with RunLock(config.database):
+        outcome = run_job("users", config, session)
+
+    assert outcome.status == "failed"
+    assert outcome.exit_code == 75
+    assert "--wait" in outcome.error
+    assert str(os.getpid()) in outcome.error
+
+
+def test_not_sqlite_file_is_config_error(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("these are notes, not a database\n" * 100)
+
+    with pytest.raises(ConfigError) as caught:
+        store.open_database(path)
+
+    assert "notes.txt" in str(caught.value)
+    assert "not a SQLite database" in str(caught.value)
+
+
+def test_error_text_redacted_in_runs(account, tmp_path):
+    config = make_config(account, tmp_path / "zoom.db")
+    body = {"code": 999, "message": f"echo {account.client_secret}"}
+    account.add_fault(Fault(path="/v2/users/me", status=400, body=body))
+
+    outcome = run_job("users_me", config, build_session(config))
+
+    db = store.open_database(config.database)
+    stored = db["_runs"].get(outcome.run_id)["error"]
+    assert account.client_secret not in stored
+    assert account.client_secret not in outcome.error
+    assert "[REDACTED]" in stored
