@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import make_provider, make_session
 from zoom_auth import (
+    APIError,
     CannotHostError,
     DailyLimitError,
     MissingScopesError,
@@ -235,12 +236,13 @@ def test_expired_page_token_twice_fails():
         fake.add_fault(Fault(path=path, nth=4, status=400, body=body))
         session = make_session(fake)
 
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(PaginationError) as caught:
             list(
                 session.paginate("/users/{userId}/meetings", "meetings", userId=user_id)
             )
 
-    assert getattr(caught.value, "code", None) == 300
+    assert caught.value.__cause__.code == 300
+    assert len(api_requests(fake, path)) == 4
 
 
 def test_repeated_page_token_is_error(fake):
@@ -345,3 +347,28 @@ def test_token_used_for_each_request(fake):
 
     (request,) = api_requests(fake, "/v2/users/me")
     assert request.token == provider.current.value
+
+
+def test_redirect_not_followed(fake):
+    headers = {"Location": fake.url + "/v2/users/me"}
+    fake.add_fault(Fault(path="/v2/users", status=302, headers=headers))
+    session = make_session(fake)
+
+    with pytest.raises(APIError) as caught:
+        list(session.paginate("/users", "users"))
+
+    assert caught.value.status == 302
+    assert not api_requests(fake, "/v2/users/me")
+
+
+def test_nan_retry_after_backs_off(fake):
+    headers = {"Retry-After": "nan"}
+    fake.add_fault(
+        Fault(path="/v2/users/me", status=429, body=QPS_BODY, headers=headers)
+    )
+    session = make_session(fake)
+
+    session.get("/users/{userId}", userId="me")
+
+    assert len(session.sleep.calls) == 1
+    assert 0 <= session.sleep.calls[0] <= 0.01

@@ -7,7 +7,12 @@ import threading
 import pytest
 
 from tests.conftest import Clock, make_provider, make_session
-from zoom_auth import AuthenticationError, TokenRejectedError, TransientError
+from zoom_auth import (
+    AuthenticationError,
+    ConfigurationError,
+    TokenRejectedError,
+    TransientError,
+)
 from zoom_fake import AccountSpec, FakeZoom, Fault
 
 
@@ -229,3 +234,35 @@ def test_api_url_from_token_is_used(fake):
 
     assert session.base_url() == regional + "/v2"
     assert owner["id"] == fake.account.owner["id"]
+
+
+def test_short_lifetime_halves_margin():
+    with FakeZoom(account=AccountSpec(seed=3), token_lifetime=100) as fake:
+        clock = Clock()
+        session = make_session(fake, make_provider(fake, clock=clock))
+
+        for _ in range(10):
+            session.get("/users/{userId}", userId="me")
+            clock.advance(4)
+        clock.advance(20)
+        session.get("/users/{userId}", userId="me")
+
+    assert token_posts(fake) == 2
+
+
+def test_token_redirect_is_config_error(fake):
+    fake.add_fault(
+        Fault(
+            path="/oauth/token",
+            method="POST",
+            status=302,
+            headers={"Location": "https://example.invalid/login"},
+        )
+    )
+    provider = make_provider(fake)
+
+    with pytest.raises(ConfigurationError) as caught:
+        provider.token()
+
+    assert "redirects (HTTP 302)" in str(caught.value)
+    assert token_posts(fake) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -148,7 +149,7 @@ class ZoomSession:
                 self._before_retry(attempt, path, problem, None, exc)
                 continue
             attempt += len(response.history)
-            if response.status_code < 400:
+            if response.status_code < 300:
                 return self._decode(response, path)
             error = self._error(response, path)
             if not isinstance(error, ServerError):
@@ -187,12 +188,15 @@ class ZoomSession:
             try:
                 body = self.get(template, page_query, **path_params)
             except APIError as exc:
-                if restarted or not page_token or exc.code != PAGE_TOKEN_INVALID_CODE:
+                if not page_token or exc.code != PAGE_TOKEN_INVALID_CODE:
                     raise
+                if restarted:
+                    msg = f"{exc}; the listing was already restarted once"
+                    raise PaginationError(msg) from exc
                 log.warning("page_token_expired", path=exc.path)
                 restarted, page_token = True, ""
                 continue
-            yield Page(records=list(body.get(key) or []), body=body)
+            yield Page(records=_page_records(body, key, template), body=body)
             next_token = body.get("next_page_token") or ""
             if not next_token:
                 return
@@ -205,8 +209,14 @@ class ZoomSession:
     def _send(self, url: str, params: Mapping[str, Any] | None) -> requests.Response:
         with self._count_lock:
             self.requests_sent += 1
+        # Zoom's API does not redirect GETs; a 3xx is reported as an error
+        # rather than followed with the bearer token.
         response = self._http.get(
-            url, params=params, auth=self.auth, timeout=self.timeout
+            url,
+            params=params,
+            auth=self.auth,
+            timeout=self.timeout,
+            allow_redirects=False,
         )
         if response.history:
             with self._count_lock:
@@ -262,6 +272,8 @@ class ZoomSession:
             wait = float(header)
         except ValueError:
             return None
+        if not math.isfinite(wait):
+            return None
         if wait > self.max_retry_after:
             msg = (
                 f"{error}; Zoom asked to wait {wait:.0f} s, more than "
@@ -290,6 +302,21 @@ class ZoomSession:
             delay_s=round(delay, 3),
         )
         self.sleep(delay)
+
+
+def _page_records(body: dict[str, Any], key: str, template: str) -> list[Any]:
+    """Return a page's list, rejecting a page that lacks it.
+
+    A body without the list is accepted only when its ``total_records`` is
+    0; otherwise data would be lost while the run reported success.
+    """
+    records = body.get(key)
+    if isinstance(records, list):
+        return records
+    if records is None and body.get("total_records") == 0:
+        return []
+    msg = f"GET {template} returned a page without a {key!r} list"
+    raise TransientError(msg)
 
 
 def _is_daily_limit(response: requests.Response, message: str) -> bool:

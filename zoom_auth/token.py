@@ -7,6 +7,7 @@ process and collapses simultaneous renewals into one request.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -16,12 +17,15 @@ from datetime import UTC, datetime
 import requests
 import structlog
 
-from zoom_auth.errors import AuthenticationError, TransientError
+from zoom_auth.errors import AuthenticationError, ConfigurationError, TransientError
 from zoom_auth.retry import Backoff, http_session
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_TOKEN_URL = "https://zoom.us/oauth/token"
+
+# Maximum token lifetime accepted, in seconds. Zoom's tokens live one hour.
+_MAX_LIFETIME = 7 * 86400
 
 # Longest OAuth error text kept in a message; Zoom's are one short sentence.
 _MAX_REASON_CHARS = 200
@@ -37,12 +41,14 @@ class Token:
             token request was sent.
         scopes: scopes Zoom granted.
         api_url: base URL of the account's regional cluster, or None.
+        lifetime: the ``expires_in`` Zoom sent, in seconds.
     """
 
     value: str = field(repr=False)
     expires_at: float
     scopes: tuple[str, ...] = ()
     api_url: str | None = None
+    lifetime: float = 3599.0
 
     @property
     def expires_at_utc(self) -> datetime:
@@ -118,11 +124,20 @@ class TokenProvider:
         """The cached token, stale or not, without requesting one."""
         return self._token
 
+    def renew_at(self, token: Token) -> float:
+        """Return the Unix time from which a token counts as stale.
+
+        That is ``renew_margin`` before expiry, or half the token's lifetime
+        before expiry when the margin is longer than that, so a short-lived
+        token is not renewed before every request.
+        """
+        return token.expires_at - min(self.renew_margin, token.lifetime / 2)
+
     def is_fresh(self, token: Token | None) -> bool:
-        """Tell whether a token has more than the renewal margin left."""
+        """Tell whether a token is valid and not yet due for renewal."""
         if token is None:
             return False
-        return self.clock() < token.expires_at - self.renew_margin
+        return self.clock() < self.renew_at(token)
 
     def token(self) -> Token:
         """Return a token with more than the renewal margin of life left.
@@ -164,6 +179,8 @@ class TokenProvider:
             else:
                 if response.status_code == 200:
                     return self._accept(response, started)
+                if 300 <= response.status_code < 400:
+                    raise self._redirected(response)
                 if response.status_code != 429 and response.status_code < 500:
                     raise self._rejection(response)
                 problem = f"HTTP {response.status_code}"
@@ -197,18 +214,29 @@ class TokenProvider:
             body = response.json()
             value = body["access_token"]
             expires_in = float(body["expires_in"])
-        except (ValueError, KeyError, TypeError) as exc:
-            msg = (
-                f"token response from {self.token_url} lacks a valid access_token "
-                "or expires_in; check that token_url points at Zoom's token endpoint"
+            api_url = body.get("api_url") or None
+            valid = (
+                isinstance(value, str)
+                and value
+                and math.isfinite(expires_in)
+                and 0 < expires_in <= _MAX_LIFETIME
+                and (api_url is None or isinstance(api_url, str))
             )
-            raise TransientError(msg) from exc
-        api_url = body.get("api_url") or None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            valid = False
+        if not valid:
+            msg = (
+                f"token response from {self.token_url} lacks a valid access_token, "
+                "expires_in or api_url; check that token_url points at Zoom's "
+                "token endpoint"
+            )
+            raise TransientError(msg)
         token = Token(
             value=value,
             expires_at=started + expires_in,
             scopes=tuple(str(body.get("scope") or "").split()),
             api_url=api_url.rstrip("/") if api_url else None,
+            lifetime=expires_in,
         )
         if self.on_token is not None:
             self.on_token(token)
@@ -220,6 +248,14 @@ class TokenProvider:
         )
         return token
 
+    def _redirected(self, response: requests.Response) -> ConfigurationError:
+        target = response.headers.get("Location", "another URL")
+        msg = (
+            f"token_url {self.token_url} redirects (HTTP {response.status_code}) to "
+            f"{target}; set zoom.token_url to Zoom's endpoint, {DEFAULT_TOKEN_URL}"
+        )
+        return ConfigurationError(msg)
+
     def _rejection(self, response: requests.Response) -> AuthenticationError:
         try:
             body = response.json()
@@ -227,13 +263,14 @@ class TokenProvider:
             body = {}
         if not isinstance(body, dict):
             body = {}
-        error = body.get("error") or f"HTTP {response.status_code}"
+        error = str(body.get("error") or "")
         reason = str(body.get("reason") or body.get("message") or "")
         reason = reason[:_MAX_REASON_CHARS].replace(self._client_secret, "[REDACTED]")
-        detail = f"{error} ({reason})" if reason else str(error)
+        detail = " ".join(filter(None, [error, f"({reason})" if reason else ""]))
         msg = (
             f"Zoom rejected the token request for account_id={self.account_id!r}, "
-            f"client_id={self.client_id!r}: HTTP {response.status_code} {detail}; "
+            f"client_id={self.client_id!r}: HTTP {response.status_code} {detail}".rstrip()
+            + "; "
             "check the Account ID, Client ID and Client secret on the app's page in "
             "the Zoom App Marketplace, and that the app is activated"
         )
