@@ -227,6 +227,14 @@ def _parse_yaml(text: str, source: str) -> object:
         # Only the error's own words and position are used, because its str()
         # quotes the offending line, which may contain a secret.
         raise ConfigError(_describe_yaml_error(exc), source=source) from None
+    except (ValueError, TypeError, OverflowError):
+        # A tag such as !!int or !!float applied to a value it cannot convert.
+        # The exception quotes the value, which may be a secret.
+        msg = (
+            "contains a value that its YAML tag (such as !!int or !!float) "
+            "cannot convert; remove the tag and write the value plainly"
+        )
+        raise ConfigError(msg, source=source) from None
 
 
 def _describe_yaml_error(exc: yaml.YAMLError) -> str:

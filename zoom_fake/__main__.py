@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import math
 import shlex
 import signal
 import sys
@@ -22,6 +23,29 @@ from zoom_fake.account import AccountSpec
 from zoom_fake.server import FakeZoom
 
 
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        msg = f"port {port} is out of range; use 0 to 65535 (0 picks a free port)"
+        raise argparse.ArgumentTypeError(msg)
+    return port
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        msg = f"{text} is not a number of seconds; use a finite value of 0 or more"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("a token lifetime must be above 0 seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(
@@ -30,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
-        "--port", type=int, default=0, help="port to listen on; 0 picks a free one"
+        "--port", type=_port, default=0, help="port to listen on; 0 picks a free one"
     )
     defaults = AccountSpec()
     counts = (
@@ -49,13 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
         )
     parser.add_argument(
         "--token-lifetime",
-        type=float,
+        type=_positive_seconds,
         default=3599,
         help="seconds an access token lives (default 3599)",
     )
     parser.add_argument(
         "--latency",
-        type=float,
+        type=_seconds,
         default=0.0,
         help="seconds added before every response (default 0)",
     )
