@@ -20,12 +20,14 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 import yaml
 
+from jobs.schedule import Schedule, ScheduleError, parse_timezone
 from zoom_auth.errors import ConfigurationError
 
 JOB_NAMES: tuple[str, ...] = ("users_me", "users", "meetings")
@@ -38,8 +40,10 @@ CREDENTIALS_DIRECTORY_VAR = "CREDENTIALS_DIRECTORY"
 
 _MARKETPLACE = "the Zoom App Marketplace (https://marketplace.zoom.us)"
 _LOOPBACK_NAMES = frozenset({"localhost"})
-_TOP_LEVEL_KEYS = ("zoom", "database", "jobs")
-_JOB_KEYS = ("enabled",)
+_TOP_LEVEL_KEYS = ("zoom", "database", "jobs", "scheduler")
+_JOB_KEYS = ("enabled", "schedule")
+_SCHEDULER_SECONDS_KEYS = ("misfire_grace_time", "stop_timeout")
+_SCHEDULER_KEYS = ("timezone", *_SCHEDULER_SECONDS_KEYS)
 _FILE_SUFFIX = "_file"
 
 # ${NAME} or ${NAME:-default}. A default ends at the first "}", and there is
@@ -93,12 +97,48 @@ class ZoomSettings:
     max_retry_after: float = 60.0
 
 
+DEFAULT_SCHEDULES: dict[str, Schedule] = {
+    "users_me": Schedule(interval=(("hours", 24.0),)),
+    "users": Schedule(cron="0 */6 * * *"),
+    "meetings": Schedule(interval=(("minutes", 30.0),)),
+}
+"""Schedule of each job when config.yaml gives none."""
+
+
 @dataclass(frozen=True)
 class JobSettings:
-    """Settings of one job."""
+    """Settings of one job; ``schedule`` defaults to the job's entry in
+    :data:`DEFAULT_SCHEDULES`."""
 
     name: str
     enabled: bool = True
+    schedule: Schedule | None = None
+
+    def __post_init__(self) -> None:
+        if self.schedule is None:
+            object.__setattr__(self, "schedule", DEFAULT_SCHEDULES[self.name])
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    """How the daemon schedules jobs. Durations are in seconds.
+
+    Attributes:
+        timezone: IANA name of the zone cron expressions are read in.
+        misfire_grace_time: how late a run may start and still run; a later
+            one is skipped and logged as missed.
+        stop_timeout: how long a running job may take to finish after SIGTERM
+            or SIGINT before it is stopped and recorded as failed.
+    """
+
+    timezone: str = "UTC"
+    misfire_grace_time: float = 300.0
+    stop_timeout: float = 60.0
+
+    @property
+    def tzinfo(self) -> tzinfo:
+        """The time zone as a tzinfo object."""
+        return parse_timezone(self.timezone)
 
 
 @dataclass(frozen=True)
@@ -113,6 +153,7 @@ class Config:
     database: Path
     jobs: dict[str, JobSettings]
     source: Path | None = None
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
 
     def enabled_jobs(self) -> list[str]:
         """Return the names of the enabled jobs, in :data:`JOB_NAMES` order."""
@@ -318,6 +359,7 @@ class _Reader:
             database=self.read_database(data.get("database")),
             jobs=self.read_jobs(data.get("jobs")),
             source=Path(self.source) if self.source else None,
+            scheduler=self.read_scheduler(data.get("scheduler")),
         )
 
     def require_mapping(self, value: object, key: str) -> Mapping[Any, Any]:
@@ -552,7 +594,40 @@ class _Reader:
             if isinstance(enabled, str):
                 msg += " without quotes"
             raise self.error(msg, f"{key}.enabled")
-        return JobSettings(name, enabled=enabled)
+        schedule = None
+        if raw.get("schedule") is not None:
+            schedule = self.read_schedule(raw["schedule"], f"{key}.schedule")
+        return JobSettings(name, enabled=enabled, schedule=schedule)
+
+    def read_schedule(self, raw: object, key: str) -> Schedule:
+        if isinstance(raw, str):
+            raw = self.interpolate(raw, key)
+        elif isinstance(raw, Mapping):
+            raw = dict(raw)
+        try:
+            return Schedule.parse(raw)
+        except ScheduleError as exc:
+            raise self.error(str(exc), key) from None
+
+    # scheduler section
+
+    def read_scheduler(self, raw: object) -> SchedulerSettings:
+        if raw is None:
+            return SchedulerSettings()
+        section = self.require_mapping(raw, "scheduler")
+        self.reject_unknown_keys(section, _SCHEDULER_KEYS, prefix="scheduler.")
+        values: dict[str, Any] = {}
+        if section.get("timezone") is not None:
+            zone = self.read_string(section["timezone"], "scheduler.timezone", "a zone")
+            try:
+                parse_timezone(zone)
+            except ScheduleError as exc:
+                raise self.error(str(exc), "scheduler.timezone") from None
+            values["timezone"] = zone
+        for name in _SCHEDULER_SECONDS_KEYS:
+            if section.get(name) is not None:
+                values[name] = self.read_seconds(section[name], f"scheduler.{name}")
+        return SchedulerSettings(**values)
 
 
 def _is_loopback(host: str) -> bool:

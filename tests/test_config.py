@@ -10,15 +10,18 @@ import pytest
 import yaml
 
 from jobs.config import (
+    DEFAULT_SCHEDULES,
     JOB_NAMES,
     Config,
     ConfigError,
     JobSettings,
+    SchedulerSettings,
     ZoomSettings,
     config_from_mapping,
     default_config_path,
     load_config,
 )
+from jobs.schedule import Schedule
 from zoom_auth.errors import ConfigurationError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -93,14 +96,19 @@ def test_example_matches_dataclass_defaults() -> None:
     )
 
     assert config.zoom == defaults
+    assert config.scheduler == SchedulerSettings()
+    for name in JOB_NAMES:
+        assert config.jobs[name] == JobSettings(name)
 
 
 def test_example_lists_every_setting() -> None:
     document = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
 
-    assert set(document) == {"zoom", "database", "jobs"}
+    assert set(document) == {"zoom", "database", "jobs", "scheduler"}
     assert set(document["zoom"]) == {f.name for f in dataclasses.fields(ZoomSettings)}
     assert set(document["jobs"]) == set(JOB_NAMES)
+    scheduler_keys = {f.name for f in dataclasses.fields(SchedulerSettings)}
+    assert set(document["scheduler"]) == scheduler_keys
 
 
 def test_example_holds_no_secret() -> None:
@@ -776,3 +784,76 @@ def test_errors_never_show_secret(tmp_path: Path, data: dict[str, Any]) -> None:
 
     assert str(error)
     assert_no_secret(error)
+
+
+def test_schedules_cron_and_interval(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "zoom: {account_id: a, client_id: b, client_secret: cccccccccc}\n"
+        "scheduler: {timezone: Europe/Berlin, misfire_grace_time: 120}\n"
+        "jobs:\n"
+        "  users: {schedule: '*/15 * * * *'}\n"
+        "  meetings: {schedule: {minutes: 30}}\n"
+    )
+
+    config = load_config(path, env={})
+
+    assert config.jobs["users"].schedule == Schedule(cron="*/15 * * * *")
+    assert config.jobs["meetings"].schedule == Schedule(interval=(("minutes", 30.0),))
+    assert config.jobs["users_me"].schedule == DEFAULT_SCHEDULES["users_me"]
+    assert config.scheduler.timezone == "Europe/Berlin"
+    assert config.scheduler.misfire_grace_time == 120
+    assert config.scheduler.stop_timeout == 60
+
+
+def test_committed_config_has_both_schedule_forms():
+    env = {
+        "ZOOM_ACCOUNT_ID": "a",
+        "ZOOM_CLIENT_ID": "b",
+        "ZOOM_CLIENT_SECRET": "cccccccccc",
+    }
+
+    config = load_config(REPO_ROOT / "config.yaml", env=env)
+
+    schedules = [job.schedule for job in config.jobs.values()]
+    assert any(s.cron for s in schedules)
+    assert any(s.interval for s in schedules)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        ("'61 * * * *'", "not a valid crontab expression"),
+        ("{minutes: 0}", "more than 0 seconds"),
+        ("{fortnights: 1}", "unknown interval unit"),
+        ("{minutes: '5'}", "needs a number of minutes"),
+        ("12", "crontab string"),
+    ],
+    ids=["bad-cron", "zero-interval", "bad-unit", "string-amount", "number"],
+)
+def test_bad_schedule_names_key(tmp_path, schedule, expected):
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "zoom: {account_id: a, client_id: b, client_secret: cccccccccc}\n"
+        f"jobs:\n  meetings: {{schedule: {schedule}}}\n"
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+
+    assert "jobs.meetings.schedule" in str(caught.value)
+    assert expected in str(caught.value)
+
+
+def test_bad_timezone_names_key(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "zoom: {account_id: a, client_id: b, client_secret: cccccccccc}\n"
+        "scheduler: {timezone: Mars/Olympus}\n"
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+
+    assert "scheduler.timezone" in str(caught.value)
+    assert "Mars/Olympus" in str(caught.value)
