@@ -84,6 +84,21 @@ def create_meetings(db: Database) -> None:
     db["meetings"].create_index(["start_time"])
 
 
+@migrations()
+def create_schedule(db: Database) -> None:
+    """Create ``_schedule``: the daemon's schedule of each job and its next run."""
+    db["_schedule"].create(
+        {
+            "job": str,
+            "schedule": str,
+            "next_run_at": str,
+            "updated_at": str,
+            "pid": int,
+        },
+        pk="job",
+    )
+
+
 def apply(db: Database) -> None:
     """Bring a database's schema up to date; does nothing when it is current."""
     migrations.apply(db)
