@@ -14,6 +14,7 @@ from zoom_auth import (
     ConfigurationError,
     DailyLimitError,
     SkippableError,
+    StopRequested,
     TransientError,
     ZoomSession,
 )
@@ -65,7 +66,12 @@ def meetings(ctx: JobContext) -> None:
                 ctx.result.rows += store.upsert(ctx.db, "meetings", rows, pk="id")
         except SkippableError as exc:
             ctx.result.skip(resource, exc)
-        except (DailyLimitError, ConfigurationError, AuthenticationError):
+        except (
+            DailyLimitError,
+            StopRequested,
+            ConfigurationError,
+            AuthenticationError,
+        ):
             raise
         except (TransientError, APIError) as exc:
             ctx.result.fail(resource, exc)

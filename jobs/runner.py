@@ -7,6 +7,7 @@ Each run gets a run ID bound to the log context, a row in ``_runs`` and one
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from jobs.meetings import meetings
 from jobs.users import users, users_me
 from zoom_auth import (
     Backoff,
+    Token,
     TokenProvider,
     ZoomError,
     ZoomSession,
@@ -56,16 +58,32 @@ class RunOutcome:
 
 
 def build_session(
-    config: Config, *, sleep: Callable[[float], None] = time.sleep
+    config: Config,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    on_token: Callable[[Token], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> ZoomSession:
     """Create the token provider and API session that a config describes.
 
     The client secret and every token issued are registered for log redaction.
+
+    Args:
+        config: the loaded configuration.
+        sleep: waits between retries; tests pass their own.
+        on_token: called with each new token after it is registered.
+        stop: once set, the session sends no further request.
     """
     zoom = config.zoom
     logs.add_secret(zoom.client_secret)
     backoff = Backoff(base=zoom.backoff_base, max_delay=zoom.backoff_max)
     timeout = (zoom.connect_timeout, zoom.read_timeout)
+
+    def token_issued(token: Token) -> None:
+        logs.add_secret(token.value)
+        if on_token is not None:
+            on_token(token)
+
     provider = TokenProvider(
         account_id=zoom.account_id,
         client_id=zoom.client_id,
@@ -76,7 +94,7 @@ def build_session(
         max_attempts=zoom.max_attempts,
         backoff=backoff,
         sleep=sleep,
-        on_token=lambda token: logs.add_secret(token.value),
+        on_token=token_issued,
     )
     return ZoomSession(
         provider,
@@ -86,6 +104,7 @@ def build_session(
         backoff=backoff,
         max_retry_after=zoom.max_retry_after,
         sleep=sleep,
+        stop=stop,
     )
 
 

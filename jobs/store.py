@@ -50,7 +50,11 @@ def open_database(path: Path) -> Database:
     db = Database(sqlite3.connect(path, timeout=BUSY_TIMEOUT))
     try:
         db.enable_wal()
-        schema.apply(db)
+        if schema.migrations.pending(db):
+            # The write lock is taken up front, because two connections that
+            # migrate one new file at once would otherwise fail at once.
+            with transaction(db):
+                schema.apply(db)
     except sqlite3.OperationalError as exc:
         db.close()
         msg = f"cannot update {path}: {exc}; retry when the other writer is done"

@@ -61,6 +61,10 @@ class DailyLimitError(TransientError):
         self.retry_after = retry_after
 
 
+class StopRequested(TransientError):
+    """The process is shutting down, so no further request is sent."""
+
+
 class SkippableError(ZoomError):
     """One resource is gone or out of reach; skip it and count it."""
 

@@ -18,6 +18,7 @@ from zoom_auth.errors import (
     APIError,
     DailyLimitError,
     ServerError,
+    StopRequested,
     TransientError,
     classify_api_error,
 )
@@ -76,6 +77,9 @@ class ZoomSession:
             out; a longer one ends the request as a transient failure.
         sleep: waits a number of seconds; tests pass their own.
         pool_size: HTTP connections kept open per host.
+        stop: once set, no further request is sent and backoff waits end:
+            :class:`StopRequested` is raised instead. A request already sent
+            runs to its response or its timeout.
     """
 
     def __init__(
@@ -89,6 +93,7 @@ class ZoomSession:
         max_retry_after: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         pool_size: int = 10,
+        stop: threading.Event | None = None,
     ):
         self.provider = provider
         self.pinned_base_url = base_url.rstrip("/") if base_url else None
@@ -97,6 +102,7 @@ class ZoomSession:
         self.backoff = backoff or Backoff()
         self.max_retry_after = max_retry_after
         self.sleep = sleep
+        self.stop = stop
         self.auth = ZoomAuth(provider)
         self._http = http_session(pool_size)
         self._count_lock = threading.Lock()
@@ -207,6 +213,7 @@ class ZoomSession:
             page_token = next_token
 
     def _send(self, url: str, params: Mapping[str, Any] | None) -> requests.Response:
+        self._check_stop()
         with self._count_lock:
             self.requests_sent += 1
         # Zoom's API does not redirect GETs; a 3xx is reported as an error
@@ -301,7 +308,15 @@ class ZoomSession:
             error=problem,
             delay_s=round(delay, 3),
         )
-        self.sleep(delay)
+        if self.stop is not None:
+            self.stop.wait(delay)
+            self._check_stop()
+        else:
+            self.sleep(delay)
+
+    def _check_stop(self) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise StopRequested("stopped before the next request: shutting down")
 
 
 def _page_records(body: dict[str, Any], key: str, template: str) -> list[Any]:
