@@ -134,6 +134,27 @@ def run(
 
 
 @cli.command()
+@click.option(
+    "--run-now",
+    is_flag=True,
+    help="Run every enabled job once at start, then follow the schedule.",
+)
+@click.pass_obj
+def daemon(settings: Settings, run_now: bool) -> int:
+    """Run enabled jobs on their schedules until SIGTERM or SIGINT.
+
+    Schedules come from config.yaml. SIGHUP reloads it; an invalid file keeps
+    the current schedule and logs the error. On SIGTERM or SIGINT the daemon
+    stops scheduling, lets a running job finish within scheduler.stop_timeout
+    seconds and exits 0. Under systemd (Type=notify) it reports readiness and
+    pings the watchdog.
+    """
+    from jobs.daemon import Daemon
+
+    return Daemon(settings.load, run_now=run_now).run()
+
+
+@cli.command()
 @click.pass_obj
 def check(settings: Settings) -> int:
     """Request a token, call /users/me and print what Zoom returned."""
@@ -204,6 +225,51 @@ def demo(settings: Settings) -> int:
     for table, count in counts.items():
         click.echo(f"  {table:<16} {count:>6}")
     return exit_code(outcomes)
+
+
+@cli.command()
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object instead of a table.",
+)
+@click.pass_obj
+def status(settings: Settings, as_json: bool) -> int:
+    """Show each job's last run and next run, and check that they are healthy.
+
+    The database is opened read-only, so status never creates, migrates or
+    locks it, and needs no Zoom credentials. The exit code is 0 when every
+    enabled job is healthy, and 1 when the database is missing or unreadable
+    or an enabled job is unhealthy. A job is unhealthy when its last run
+    failed, was partial or never happened, or when that run started longer
+    ago than twice the job's schedule period, finished or still running.
+    Disabled jobs are shown but never change the exit code. A configuration
+    error exits 78.
+
+    \b
+    Example:
+        zoom-etl --config /etc/zoom-etl/config.yaml \
+            --db /var/lib/zoom-etl/zoom.db status --json
+    """
+    from datetime import UTC, datetime
+
+    from jobs.status import (
+        StatusError,
+        format_json,
+        format_table,
+        load_status_config,
+        read_status,
+    )
+
+    config = load_status_config(settings.config_path, settings.db_path)
+    try:
+        report = read_status(config.database, config, now=datetime.now(UTC))
+    except StatusError as exc:
+        click.echo(f"zoom-etl: {exc}", err=True)
+        return 1
+    click.echo(format_json(report) if as_json else format_table(report))
+    return 0 if report.healthy else 1
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,6 +13,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 # Units an interval schedule accepts, as IntervalTrigger names them.
 INTERVAL_UNITS = ("weeks", "days", "hours", "minutes", "seconds")
 
+# Day names in crontab numbering, where 0 and 7 are Sunday. APScheduler 3
+# numbers weekdays from Monday = 0, so numbers are translated to names.
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
 
 class ScheduleError(ValueError):
     """A schedule or time zone that cannot be used; the message says why."""
@@ -47,7 +51,9 @@ class Schedule:
                 f"such as {{minutes: 30}}, not {raw!r}"
             )
             raise ScheduleError(msg)
-        schedule.trigger(UTC)
+        trigger = schedule.trigger(UTC)
+        if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+            raise ScheduleError(f"never fires: {raw!r}; check the day and month")
         return schedule
 
     def trigger(self, timezone: tzinfo) -> BaseTrigger:
@@ -57,11 +63,7 @@ class Schedule:
             ScheduleError: the crontab expression is invalid.
         """
         if self.cron is not None:
-            try:
-                return CronTrigger.from_crontab(self.cron, timezone=timezone)
-            except ValueError as exc:
-                msg = f"is not a valid crontab expression: {self.cron!r} ({exc})"
-                raise ScheduleError(msg) from None
+            return _cron_trigger(self.cron, timezone)
         return IntervalTrigger(timezone=timezone, **dict(self.interval or ()))
 
     def period(self, timezone: tzinfo, now: datetime | None = None) -> timedelta:
@@ -84,6 +86,70 @@ class Schedule:
             return f"cron {self.cron!r}"
         parts = ", ".join(f"{amount:g} {unit}" for unit, amount in self.interval or ())
         return f"every {parts}"
+
+
+def _cron_trigger(expression: str, timezone: tzinfo) -> CronTrigger:
+    """Build a trigger from a five-field crontab expression, with cron's weekdays.
+
+    Raises:
+        ScheduleError: the expression is invalid.
+    """
+    fields = expression.split()
+    try:
+        if len(fields) != 5:
+            msg = f"has {len(fields)} fields, not 5"
+            raise ValueError(msg)
+        minute, hour, day, month, weekdays = fields
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=_cron_weekdays(weekdays),
+            timezone=timezone,
+        )
+    except ValueError as exc:
+        msg = f"is not a valid crontab expression: {expression!r} ({exc})"
+        raise ScheduleError(msg) from None
+
+
+def _cron_weekdays(field: str) -> str:
+    """Rewrite a crontab day-of-week field as the list of day names it selects."""
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for item in field.split(","):
+        days.update(_weekday_item(item.lower()))
+    return ",".join(_CRON_DAYS[day] for day in sorted(days))
+
+
+def _weekday_item(item: str) -> set[int]:
+    span, _, step_text = item.partition("/")
+    step = int(step_text) if step_text else 1
+    if step < 1:
+        msg = f"step {step} in day of week {item!r} must be 1 or more"
+        raise ValueError(msg)
+    if span == "*":
+        first, last = 0, 6
+    else:
+        start, _, end = span.partition("-")
+        first = _weekday_number(start)
+        last = _weekday_number(end) if end else (6 if step_text else first)
+    if end_is_seven := (last == 0 and first > 0):
+        last = 7
+    if last < first and not end_is_seven:
+        msg = f"day of week range {item!r} runs backwards"
+        raise ValueError(msg)
+    return {day % 7 for day in range(first, last + 1, step)}
+
+
+def _weekday_number(text: str) -> int:
+    if text in _CRON_DAYS:
+        return _CRON_DAYS.index(text)
+    if text.isdigit() and int(text) <= 7:
+        return int(text)
+    msg = f"{text!r} is not a day of week (0-7 or sun-sat)"
+    raise ValueError(msg)
 
 
 def _parse_interval(raw: dict[object, object]) -> tuple[tuple[str, float], ...]:
