@@ -187,11 +187,23 @@ def load_config(path: Path, *, env: Mapping[str, str] = os.environ) -> Config:
             describes an invalid configuration.
     """
     path = Path(path)
-    source = str(path)
-    data = _parse_yaml(_read_config_text(path, source), source)
     return config_from_mapping(
-        data, base_dir=path.absolute().parent, env=env, source=source
+        read_config_file(path),
+        base_dir=path.absolute().parent,
+        env=env,
+        source=str(path),
     )
+
+
+def read_config_file(path: Path) -> object:
+    """Read and parse a YAML configuration file without validating it.
+
+    Raises:
+        ConfigError: the file is missing, unreadable or not valid YAML. The
+            message never quotes a line of the file, which may hold a secret.
+    """
+    source = str(path)
+    return _parse_yaml(_read_config_text(path, source), source)
 
 
 def config_from_mapping(
