@@ -306,7 +306,9 @@ def test_wait_queues_behind_lock(account, tmp_path):
 
 
 def test_sigterm_marks_run_failed(account, tmp_path):
-    account.add_fault(Fault(path=r"/v2/users/[^/]+/meetings", delay=0.5, times=None))
+    account.add_fault(
+        Fault(path=r"/v2/users/[^/]+/meetings", delay=0.5, status=None, times=None)
+    )
     command = [
         *zoom_etl_command(),
         "--config",

@@ -89,7 +89,7 @@ def test_reset_retried(fake):
 
 
 def test_read_timeout_retried_then_fails(fake):
-    fake.add_fault(Fault(path="/v2/users/me", delay=1.0, times=3))
+    fake.add_fault(Fault(path="/v2/users/me", delay=1.0, status=None, times=3))
     session = make_session(fake, timeout=(1.0, 0.2), max_attempts=3)
 
     with pytest.raises(TransientError) as caught:
