@@ -45,7 +45,7 @@ RENEWAL_JOB_ID = "token-renewal"
 # delay it.
 RENEWAL_EXECUTOR = "renewal"
 
-# Longest pause of the main loop, in seconds, when no watchdog is configured.
+# Maximum pause of the main loop, in seconds, when no watchdog is configured.
 _IDLE_WAKE = 60.0
 
 

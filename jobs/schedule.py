@@ -19,7 +19,7 @@ _CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
 class ScheduleError(ValueError):
-    """A schedule or time zone that cannot be used; the message says why."""
+    """A schedule or time zone that cannot be used; the message gives the reason."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,12 @@ def _weekday_item(item: str) -> set[int]:
     else:
         start, _, end = span.partition("-")
         first = _weekday_number(start)
-        last = _weekday_number(end) if end else (6 if step_text else first)
+        if end:
+            last = _weekday_number(end)
+        elif step_text:
+            last = 6
+        else:
+            last = first
     if end_is_seven := (last == 0 and first > 0):
         last = 7
     if last < first and not end_is_seven:
