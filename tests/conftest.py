@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from jobs.config import ZoomSettings
 from zoom_auth import Backoff, TokenProvider, ZoomSession
 from zoom_fake import AccountSpec, FakeZoom
 
@@ -43,6 +44,19 @@ class Sleeps:
 def fake() -> Iterator[FakeZoom]:
     with FakeZoom(account=AccountSpec(seed=3)) as server:
         yield server
+
+
+def emulator_settings(fake: FakeZoom) -> ZoomSettings:
+    """Zoom settings for the emulator, with retry waits of milliseconds."""
+    return ZoomSettings(
+        account_id=fake.account_id,
+        client_id=fake.client_id,
+        client_secret=fake.client_secret,
+        token_url=fake.token_url,
+        backoff_base=0.001,
+        backoff_max=0.01,
+        read_timeout=5.0,
+    )
 
 
 def make_provider(fake: FakeZoom, **kwargs: Any) -> TokenProvider:

@@ -16,6 +16,9 @@ from zoom_fake import AccountSpec, FakeZoom, Fault
 
 SECRET = "sentinel-client-secret-6f1d2c"
 
+# The committed config.yaml, writing to zoom.db in the test's folder.
+EXAMPLE_ARGS = ("--config", str(REPO_ROOT / "config.yaml"), "--db", "zoom.db")
+
 
 @pytest.fixture
 def account():
@@ -39,6 +42,12 @@ def zoom_etl(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Completed
         capture_output=True,
         text=True,
         timeout=120,
+    )
+
+
+def start(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.PIPE, text=True
     )
 
 
@@ -83,10 +92,7 @@ def test_run_fills_database(account, tmp_path):
 
 def test_run_single_job(account, tmp_path):
     done = zoom_etl(
-        "--config",
-        str(REPO_ROOT / "config.yaml"),
-        "--db",
-        "zoom.db",
+        *EXAMPLE_ARGS,
         "run",
         "--job",
         "users",
@@ -101,10 +107,7 @@ def test_run_single_job(account, tmp_path):
 
 def test_secrets_never_leak(account, tmp_path):
     done = zoom_etl(
-        "--config",
-        str(REPO_ROOT / "config.yaml"),
-        "--db",
-        "zoom.db",
+        *EXAMPLE_ARGS,
         "--log-level",
         "DEBUG",
         "run",
@@ -128,10 +131,7 @@ def test_invalid_client_exit_77(account, tmp_path):
     env = cli_env(account, ZOOM_CLIENT_SECRET="wrong-secret-0123456789")
 
     done = zoom_etl(
-        "--config",
-        str(REPO_ROOT / "config.yaml"),
-        "--db",
-        "zoom.db",
+        *EXAMPLE_ARGS,
         "run",
         env=env,
         cwd=tmp_path,
@@ -261,10 +261,7 @@ def test_help_lists_commands(tmp_path):
 def test_second_run_exits_75_while_locked(account, tmp_path):
     with RunLock(tmp_path / "zoom.db"):
         done = zoom_etl(
-            "--config",
-            str(REPO_ROOT / "config.yaml"),
-            "--db",
-            "zoom.db",
+            *EXAMPLE_ARGS,
             "run",
             env=cli_env(account),
             cwd=tmp_path,
@@ -281,18 +278,13 @@ def test_wait_queues_behind_lock(account, tmp_path):
     lock.acquire()
     command = [
         *zoom_etl_command(),
-        "--config",
-        str(REPO_ROOT / "config.yaml"),
-        "--db",
-        "zoom.db",
+        *EXAMPLE_ARGS,
         "run",
         "--job",
         "users",
         "--wait",
     ]
-    with subprocess.Popen(
-        command, env=cli_env(account), cwd=tmp_path, stdout=subprocess.PIPE, text=True
-    ) as process:
+    with start(command, cli_env(account), tmp_path) as process:
         for line in process.stdout:
             if json.loads(line)["event"] == "database_busy_waiting":
                 break
@@ -311,17 +303,12 @@ def test_sigterm_marks_run_failed(account, tmp_path):
     )
     command = [
         *zoom_etl_command(),
-        "--config",
-        str(REPO_ROOT / "config.yaml"),
-        "--db",
-        "zoom.db",
+        *EXAMPLE_ARGS,
         "run",
         "--job",
         "meetings",
     ]
-    with subprocess.Popen(
-        command, env=cli_env(account), cwd=tmp_path, stdout=subprocess.PIPE, text=True
-    ) as process:
+    with start(command, cli_env(account), tmp_path) as process:
         for line in process.stdout:
             if json.loads(line)["event"] == "job_started":
                 break

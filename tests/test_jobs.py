@@ -17,7 +17,7 @@ from jobs.lock import RunLock
 from jobs.meetings import meetings
 from jobs.runner import JOBS, build_session, exit_code, run_job, run_jobs
 from jobs.users import users, users_me
-from tests.conftest import make_session
+from tests.conftest import emulator_settings, make_session
 from zoom_auth import TransientError
 from zoom_fake import AccountSpec, FakeZoom, Fault
 
@@ -39,15 +39,7 @@ def account():
 
 
 def make_config(fake: FakeZoom, database: Path) -> Config:
-    zoom = ZoomSettings(
-        account_id=fake.account_id,
-        client_id=fake.client_id,
-        client_secret=fake.client_secret,
-        token_url=fake.token_url,
-        backoff_base=0.001,
-        backoff_max=0.01,
-        read_timeout=5.0,
-    )
+    zoom = emulator_settings(fake)
     jobs = {name: JobSettings(name) for name in JOB_NAMES}
     return Config(zoom=zoom, database=database, jobs=jobs)
 

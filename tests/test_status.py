@@ -36,7 +36,7 @@ from jobs.status import (
     read_status,
     shorten,
 )
-from tests.conftest import cli_env, zoom_etl_command
+from tests.conftest import cli_env, emulator_settings, zoom_etl_command
 from zoom_fake import AccountSpec, FakeZoom
 
 # A Friday, 18:00 UTC.
@@ -76,15 +76,7 @@ def make_config(
     if fake is None:
         zoom = ZoomSettings(account_id="a", client_id="b", client_secret="c")
     else:
-        zoom = ZoomSettings(
-            account_id=fake.account_id,
-            client_id=fake.client_id,
-            client_secret=fake.client_secret,
-            token_url=fake.token_url,
-            backoff_base=0.001,
-            backoff_max=0.01,
-            read_timeout=5.0,
-        )
+        zoom = emulator_settings(fake)
     schedules = schedules or {}
     jobs = {
         name: JobSettings(
