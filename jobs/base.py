@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import structlog
 from sqlite_utils import Database
@@ -43,6 +44,14 @@ class JobResult:
     failures: list[str] = field(default_factory=list)
     skipped_reason: str | None = None
     consecutive_failures: int = 0
+    _notes: set[str] = field(default_factory=set)
+
+    def note_once(self, key: str) -> bool:
+        """Return True the first time ``key`` is seen in this run, else False."""
+        if key in self._notes:
+            return False
+        self._notes.add(key)
+        return True
 
     def skip(self, resource: str, error: ZoomError) -> None:
         """Count a skipped resource and log one warning for it."""
@@ -78,12 +87,19 @@ class JobResult:
 
 @dataclass
 class JobContext:
-    """Everything a job needs: the database, the API session and the config."""
+    """Everything a job needs: the database, the API session and the config.
+
+    Attributes:
+        started_at: the run's start (aware UTC); no cursor moves past it.
+        since: ``--since``: fetch from this moment instead of the cursor.
+    """
 
     db: Database
     session: ZoomSession
     config: Config
     result: JobResult = field(default_factory=JobResult)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    since: datetime | None = None
 
 
 Job = Callable[[JobContext], None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -95,6 +96,13 @@ def cli(
     "exiting with code 75.",
 )
 @click.option(
+    "--since",
+    metavar="DATE",
+    help="Fetch from DATE (2026-01-01 or an ISO-8601 time, UTC unless it names "
+    "an offset) instead of each chosen job's cursor. Needs --job; other jobs' "
+    "cursors are not touched.",
+)
+@click.option(
     "--wait-timeout",
     type=click.FloatRange(min=0),
     default=3600.0,
@@ -103,7 +111,11 @@ def cli(
 )
 @click.pass_obj
 def run(
-    settings: Settings, job_names: tuple[str, ...], wait: bool, wait_timeout: float
+    settings: Settings,
+    job_names: tuple[str, ...],
+    since: str | None,
+    wait: bool,
+    wait_timeout: float,
 ) -> int:
     """Run jobs once and exit.
 
@@ -115,6 +127,7 @@ def run(
     Example:
         zoom-etl run --job users --job meetings
     """
+    since_time = _parse_since(since, job_names)
     config = settings.load()
     names = [n for n in JOB_NAMES if n in job_names] or config.enabled_jobs()
     if not names:
@@ -125,7 +138,11 @@ def run(
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         outcomes = run_jobs(
-            names, config, session, lock_wait=wait_timeout if wait else 0.0
+            names,
+            config,
+            session,
+            lock_wait=wait_timeout if wait else 0.0,
+            since=since_time,
         )
     finally:
         session.close()
@@ -299,6 +316,27 @@ def main(argv: list[str] | None = None) -> None:
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     """Turn SIGTERM into SystemExit, so a running job records its end."""
     raise SystemExit(128 + signum)
+
+
+def _parse_since(text: str | None, job_names: tuple[str, ...]) -> datetime | None:
+    """Parse ``--since`` into an aware UTC datetime.
+
+    Raises:
+        click.UsageError: the value is not a date, or no --job was given.
+    """
+    if text is None:
+        return None
+    if not job_names:
+        msg = "--since needs --job, so that only the chosen jobs fetch again"
+        raise click.UsageError(msg)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        msg = f"--since {text!r} is not a date; write it as 2026-01-01"
+        raise click.UsageError(msg) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def _report_outcomes(outcomes: list[RunOutcome], names: list[str]) -> None:

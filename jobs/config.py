@@ -20,7 +20,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -40,7 +40,8 @@ CREDENTIALS_DIRECTORY_VAR = "CREDENTIALS_DIRECTORY"
 
 _MARKETPLACE = "the Zoom App Marketplace (https://marketplace.zoom.us)"
 _LOOPBACK_NAMES = frozenset({"localhost"})
-_TOP_LEVEL_KEYS = ("zoom", "database", "jobs", "scheduler")
+_TOP_LEVEL_KEYS = ("zoom", "database", "jobs", "scheduler", "sync")
+_SYNC_KEYS = ("start_date", "lookback_days", "dashboards")
 _JOB_KEYS = ("enabled", "schedule")
 _SCHEDULER_SECONDS_KEYS = ("misfire_grace_time", "stop_timeout")
 _SCHEDULER_KEYS = ("timezone", *_SCHEDULER_SECONDS_KEYS)
@@ -142,6 +143,26 @@ class SchedulerSettings:
 
 
 @dataclass(frozen=True)
+class SyncSettings:
+    """How incremental jobs choose what to fetch.
+
+    Attributes:
+        start_date: where a job's first run starts (aware UTC), or None for
+            as far back as each endpoint allows. A value older than an
+            endpoint's retention is moved forward with a warning.
+        lookback_days: days before a job's cursor that later runs fetch again,
+            so records Zoom completes late (a meeting that ended after the
+            previous run) are stored.
+        dashboards: the account's plan has Dashboards, so meeting instances
+            may come from GET /metrics/meetings.
+    """
+
+    start_date: datetime | None = None
+    lookback_days: float = 2.0
+    dashboards: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     """The configuration of a run.
 
@@ -154,6 +175,7 @@ class Config:
     jobs: dict[str, JobSettings]
     source: Path | None = None
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
 
     def enabled_jobs(self) -> list[str]:
         """Return the names of the enabled jobs, in :data:`JOB_NAMES` order."""
@@ -372,6 +394,7 @@ class _Reader:
             jobs=self.read_jobs(data.get("jobs")),
             source=Path(self.source) if self.source else None,
             scheduler=self.read_scheduler(data.get("scheduler")),
+            sync=self.read_sync(data.get("sync")),
         )
 
     def require_mapping(self, value: object, key: str) -> Mapping[Any, Any]:
@@ -620,6 +643,52 @@ class _Reader:
             return Schedule.parse(raw)
         except ScheduleError as exc:
             raise self.error(str(exc), key) from None
+
+    # sync section
+
+    def read_sync(self, raw: object) -> SyncSettings:
+        if raw is None:
+            return SyncSettings()
+        section = self.require_mapping(raw, "sync")
+        self.reject_unknown_keys(section, _SYNC_KEYS, prefix="sync.")
+        values: dict[str, Any] = {}
+        if section.get("start_date") is not None:
+            values["start_date"] = self.read_start_date(section["start_date"])
+        if section.get("lookback_days") is not None:
+            raw_days = section["lookback_days"]
+            is_number = isinstance(raw_days, (int, float)) and not isinstance(
+                raw_days, bool
+            )
+            if not is_number or not math.isfinite(raw_days) or raw_days < 0:
+                msg = f"must be a number of days, 0 or more, not {_show(raw_days)}"
+                raise self.error(msg, "sync.lookback_days")
+            values["lookback_days"] = float(raw_days)
+        if section.get("dashboards") is not None:
+            if not isinstance(section["dashboards"], bool):
+                msg = f"must be true or false, not {_show(section['dashboards'])}"
+                raise self.error(msg, "sync.dashboards")
+            values["dashboards"] = section["dashboards"]
+        return SyncSettings(**values)
+
+    def read_start_date(self, raw: object) -> datetime:
+        key = "sync.start_date"
+        if isinstance(raw, datetime):
+            moment = raw
+        elif isinstance(raw, date):
+            moment = datetime.combine(raw, time())
+        else:
+            text = self.read_string(raw, key, "a date such as 2026-01-01")
+            try:
+                moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            except ValueError:
+                msg = (
+                    f"is not a date or ISO-8601 timestamp: {text!r}; write it as "
+                    "2026-01-01 or 2026-01-01T00:00:00Z"
+                )
+                raise self.error(msg, key) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
 
     # scheduler section
 

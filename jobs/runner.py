@@ -114,6 +114,7 @@ def run_jobs(
     session: ZoomSession,
     *,
     lock_wait: float = 0.0,
+    since: datetime | None = None,
 ) -> list[RunOutcome]:
     """Run jobs one after another.
 
@@ -122,7 +123,7 @@ def run_jobs(
     """
     outcomes = []
     for name in names:
-        outcome = run_job(name, config, session, lock_wait=lock_wait)
+        outcome = run_job(name, config, session, lock_wait=lock_wait, since=since)
         outcomes.append(outcome)
         if outcome.exit_code == EX_NOPERM:
             skipped = list(names[len(outcomes) :])
@@ -142,7 +143,13 @@ def exit_code(outcomes: Sequence[RunOutcome]) -> int:
 
 
 def run_job(
-    name: str, config: Config, session: ZoomSession, *, lock_wait: float = 0.0
+    name: str,
+    config: Config,
+    session: ZoomSession,
+    *,
+    lock_wait: float = 0.0,
+    since: datetime | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> RunOutcome:
     """Run one job with its own database connection, log context and ``_runs`` row.
 
@@ -155,6 +162,8 @@ def run_job(
         config: the loaded configuration.
         session: the API session, shared by the jobs of one process.
         lock_wait: seconds to wait for another process's run to finish.
+        since: fetch from this moment instead of the job's cursor.
+        clock: returns the current aware time; the run starts at its value.
     """
     run_id = uuid.uuid4().hex
     structlog.contextvars.bind_contextvars(run_id=run_id, job=name)
@@ -168,7 +177,8 @@ def run_job(
             abandoned = store.close_abandoned_runs(db, _utc_now())
             if abandoned:
                 log.warning("abandoned_runs_closed", runs=abandoned)
-            return _run_locked(db, run_id, name, config, session)
+            context = JobContext(db, session, config, started_at=clock(), since=since)
+            return _run_locked(run_id, name, context)
     except ZoomError as exc:
         return _not_started(run_id, name, exc)
     finally:
@@ -182,10 +192,8 @@ def _not_started(run_id: str, name: str, exc: ZoomError) -> RunOutcome:
     return RunOutcome(run_id, name, "failed", exc.exit_code, JobResult(), error)
 
 
-def _run_locked(
-    db: Database, run_id: str, name: str, config: Config, session: ZoomSession
-) -> RunOutcome:
-    result = JobResult()
+def _run_locked(run_id: str, name: str, context: JobContext) -> RunOutcome:
+    db, session, result = context.db, context.session, context.result
     started = time.monotonic()
     requests_before = _requests_sent(session)
     # Stays "failed" unless the job returns, so an interrupted run never
@@ -195,7 +203,7 @@ def _run_locked(
     try:
         store.start_run(db, run_id, name, _utc_now())
         log.info("job_started")
-        JOBS[name](JobContext(db, session, config, result))
+        JOBS[name](context)
         status, code, error = "ok", 0, None
         if result.failures:
             status, code = "partial", EX_TEMPFAIL

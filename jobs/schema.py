@@ -99,6 +99,74 @@ def create_schedule(db: Database) -> None:
     )
 
 
+@migrations()
+def create_state(db: Database) -> None:
+    """Create ``_state``: incremental cursors by job and partition."""
+    db["_state"].create(
+        {"job": str, "partition": str, "cursor": str, "updated_at": str},
+        pk=("job", "partition"),
+    )
+
+
+@migrations()
+def create_meeting_instances(db: Database) -> None:
+    """Create ``meeting_instances``, ``participants`` and the ``attendance`` view."""
+    db["meeting_instances"].create(
+        {
+            "uuid": str,
+            "id": int,
+            "host_id": str,
+            "topic": str,
+            "type": int,
+            "start_time": str,
+            "end_time": str,
+            "duration": int,
+            "participants_count": int,
+        },
+        pk="uuid",
+        foreign_keys=[("id", "meetings", "id"), ("host_id", "users", "id")],
+    )
+    for column in ("id", "host_id", "start_time", "end_time"):
+        db["meeting_instances"].create_index([column])
+    db["participants"].create(
+        {
+            "meeting_uuid": str,
+            "participant_key": str,
+            "join_time": str,
+            "id": str,
+            "user_id": str,
+            "name": str,
+            "user_email": str,
+            "leave_time": str,
+            "duration": int,
+        },
+        pk=("meeting_uuid", "participant_key", "join_time"),
+        foreign_keys=[("meeting_uuid", "meeting_instances", "uuid")],
+    )
+    db["participants"].create_index(["meeting_uuid"])
+    db["participants"].create_index(["join_time"])
+    db["_participants_fetched"].create(
+        {"meeting_uuid": str, "fetched_at": str}, pk="meeting_uuid"
+    )
+    # A person is their Zoom user ID, else their email, else the name shown.
+    db.create_view(
+        "attendance",
+        """
+        select
+            meeting_uuid,
+            coalesce(nullif(id, ''), nullif(user_email, ''), name) as person,
+            max(name) as name,
+            max(user_email) as user_email,
+            count(*) as joins,
+            sum(duration) as total_seconds,
+            min(join_time) as first_join,
+            max(leave_time) as last_leave
+        from participants
+        group by meeting_uuid, person
+        """,
+    )
+
+
 def apply(db: Database) -> None:
     """Bring a database's schema up to date; does nothing when it is current."""
     migrations.apply(db)

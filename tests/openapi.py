@@ -43,8 +43,8 @@ def load_paths() -> dict[str, dict[str, Any]]:
 def rate_limit_label(operation: dict[str, Any]) -> str | None:
     """Return the "Rate Limit Label" an operation's description states."""
     description = operation.get("description", "")
-    match = re.search(r"Rate Limit Label.*?`([A-Z-]+)`", description, re.DOTALL)
-    return match.group(1) if match else None
+    match = re.search(r"Rate Limit Label.*?`([A-Za-z-]+)`", description, re.DOTALL)
+    return match.group(1).upper() if match else None
 
 
 def page_size_maximum(operation: dict[str, Any]) -> int | None:

@@ -26,11 +26,19 @@ class Endpoint:
         template: path template as Zoom's OpenAPI files write it.
         category: rate-limit label: Light, Medium, Heavy or Resource-intensive.
         max_page_size: maximum ``page_size`` for a list endpoint, else None.
+        page_size: ``page_size`` to send to a list endpoint whose OpenAPI file
+            states no maximum, else None.
     """
 
     template: str
     category: str
     max_page_size: int | None = None
+    page_size: int | None = None
+
+    @property
+    def request_page_size(self) -> int | None:
+        """The ``page_size`` that pagination sends, or None to send none."""
+        return self.max_page_size or self.page_size
 
 
 ENDPOINTS: dict[str, Endpoint] = {
@@ -40,6 +48,21 @@ ENDPOINTS: dict[str, Endpoint] = {
         Endpoint("/users", "Medium", 2000),
         Endpoint("/users/{userId}/meetings", "Medium", 300),
         Endpoint("/past_meetings/{meetingId}", "Light"),
+        Endpoint("/past_meetings/{meetingId}/instances", "Medium"),
+        Endpoint("/report/users/{userId}/meetings", "Heavy", 300),
+        Endpoint("/report/meetings/{meetingId}/participants", "Heavy", 300),
+        Endpoint("/users/{userId}/webinars", "Medium", 300),
+        Endpoint("/past_webinars/{webinarId}/instances", "Light"),
+        Endpoint("/report/webinars/{webinarId}/participants", "Heavy", 300),
+        Endpoint("/users/{userId}/recordings", "Medium", 300),
+        Endpoint("/report/daily", "Heavy"),
+        # NOTE: the OpenAPI file gives /report/activities no page_size maximum;
+        # 300 is the maximum Zoom's pagination guide names for list endpoints.
+        Endpoint("/report/activities", "Heavy", page_size=300),
+        Endpoint("/report/operationlogs", "Heavy", 300),
+        Endpoint("/groups", "Medium", 300),
+        Endpoint("/groups/{groupId}/members", "Medium", 2000),
+        Endpoint("/metrics/meetings", "Resource-intensive", 300),
     )
 }
 

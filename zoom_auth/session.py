@@ -182,9 +182,9 @@ class ZoomSession:
             APIError: as :meth:`get` raises it.
         """
         query = dict(params or {})
-        max_page_size = endpoint(template).max_page_size
-        if max_page_size:
-            query["page_size"] = max_page_size
+        page_size = endpoint(template).request_page_size
+        if page_size:
+            query["page_size"] = page_size
         restarted = False
         page_token = ""
         while True:

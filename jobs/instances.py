@@ -1,0 +1,186 @@
+"""The ``meeting_instances`` and ``participants`` jobs: ended meetings and who attended.
+
+A recurring meeting keeps one numeric ID for the whole series, and asking Zoom
+for that ID returns only the latest occurrence. Each ended occurrence has its
+own UUID, so instances are read from the per-user meeting report, one window
+at a time, and keyed by UUID.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from jobs import state, store
+from jobs.base import JobContext
+from jobs.meetings import fetch_user_ids
+from jobs.sync import normalise_timestamps, sync_start
+from jobs.windows import month_windows, months_back, utc_date
+from zoom_auth import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    DailyLimitError,
+    SkippableError,
+    StopRequested,
+    TransientError,
+    ZoomSession,
+)
+
+INSTANCES_JOB = "meeting_instances"
+
+# Primary key of ``participants``: one row per join of a person to an instance.
+PARTICIPANT_KEY = ("meeting_uuid", "participant_key", "join_time")
+PARTICIPANTS_JOB = "participants"
+
+# Zoom's meeting reports cover the recent six months.
+REPORT_MONTHS = 6
+
+# Errors that end a job rather than one resource.
+JOB_ENDING_ERRORS = (
+    DailyLimitError,
+    StopRequested,
+    ConfigurationError,
+    AuthenticationError,
+)
+
+
+def fetch_report_meetings(
+    session: ZoomSession, user_id: str, params: dict[str, str]
+) -> Iterator[list[dict[str, Any]]]:
+    """Yield pages of one host's ended meeting instances in a date window."""
+    pages = session.paginate(
+        "/report/users/{userId}/meetings",
+        "meetings",
+        {"type": "past", **params},
+        userId=user_id,
+    )
+    for page in pages:
+        yield page.records
+
+
+def fetch_participants(session: ZoomSession, uuid: str) -> list[dict[str, Any]]:
+    """Return every participant row of one meeting instance."""
+    rows: list[dict[str, Any]] = []
+    pages = session.paginate(
+        "/report/meetings/{meetingId}/participants", "participants", meetingId=uuid
+    )
+    for page in pages:
+        rows.extend(page.records)
+    return rows
+
+
+def instance_row(record: dict[str, Any], host_id: str) -> dict[str, Any]:
+    """Turn a report record into a ``meeting_instances`` row."""
+    row = normalise_timestamps(record)
+    row["host_id"] = host_id
+    return row
+
+
+def participant_row(record: dict[str, Any], meeting_uuid: str) -> dict[str, Any]:
+    """Turn a participant record into a row with a key that keeps every join.
+
+    Zoom gives each join its own ``user_id``, so a person who rejoins has one
+    row per join. Guests can lack ``id`` and ``user_email``; their key falls
+    back to name and join time.
+    """
+    row = normalise_timestamps(record)
+    fallback = "|".join(
+        str(row.get(name) or "") for name in ("id", "user_email", "name")
+    )
+    row["meeting_uuid"] = meeting_uuid
+    row["participant_key"] = str(row.get("user_id") or "") or fallback
+    row["join_time"] = row.get("join_time") or ""
+    return row
+
+
+def meeting_instances(ctx: JobContext) -> None:
+    """Save every ended meeting instance of every active and inactive host.
+
+    Each host has its own cursor. A window's rows are committed before the
+    host's cursor moves to the window's end, so a failed window is fetched
+    again by the next run.
+    """
+    today = utc_date(ctx.started_at)
+    retention = months_back(today, REPORT_MONTHS)
+    for user_id in fetch_user_ids(ctx.session):
+        start = sync_start(ctx, INSTANCES_JOB, retention, partition=user_id)
+        resource = f"report/users/{user_id}/meetings"
+        try:
+            for window in month_windows(utc_date(start), today):
+                for records in fetch_report_meetings(
+                    ctx.session, user_id, window.params
+                ):
+                    rows = [instance_row(r, user_id) for r in records]
+                    ctx.result.rows += store.upsert(
+                        ctx.db, "meeting_instances", rows, pk="uuid"
+                    )
+                reached = min(window.end, ctx.started_at)
+                state.advance_cursor(ctx.db, INSTANCES_JOB, reached, partition=user_id)
+        except SkippableError as exc:
+            ctx.result.skip(resource, exc)
+        except JOB_ENDING_ERRORS:
+            raise
+        except (TransientError, APIError) as exc:
+            ctx.result.fail(resource, exc)
+        else:
+            ctx.result.succeed()
+
+
+def participants(ctx: JobContext) -> None:
+    """Save the participants of each stored meeting instance that needs them.
+
+    That is every instance not fetched yet, plus those that ended after the
+    job's cursor minus the lookback, whose reports Zoom may still complete.
+    The rows of one instance are replaced in one transaction. The cursor
+    moves to the run's start, or to the end of the earliest instance that
+    failed, so failed instances are fetched again.
+    """
+    start = sync_start(ctx, PARTICIPANTS_JOB, months_back(utc_date(ctx.started_at), 12))
+    pending = _instances_to_fetch(ctx, start)
+    earliest_failure: datetime | None = None
+    for uuid, end_time in pending:
+        resource = f"report/meetings/{uuid}/participants"
+        try:
+            records = fetch_participants(ctx.session, uuid)
+        except SkippableError as exc:
+            ctx.result.skip(resource, exc)
+            with store.transaction(ctx.db):
+                _mark_fetched(ctx, uuid)
+            continue
+        except JOB_ENDING_ERRORS:
+            raise
+        except (TransientError, APIError) as exc:
+            ended = state.parse_utc(end_time) if end_time else ctx.started_at
+            earliest_failure = min(earliest_failure or ended, ended)
+            ctx.result.fail(resource, exc)
+            continue
+        ctx.result.succeed()
+        rows = [participant_row(r, uuid) for r in records]
+        with store.transaction(ctx.db):
+            ctx.db.execute("delete from participants where meeting_uuid = ?", [uuid])
+            if rows:
+                ctx.db["participants"].upsert_all(rows, pk=PARTICIPANT_KEY, alter=True)
+            _mark_fetched(ctx, uuid)
+        ctx.result.rows += len(rows)
+    reached = ctx.started_at
+    if earliest_failure is not None:
+        reached = min(reached, earliest_failure - timedelta(seconds=1))
+    state.advance_cursor(ctx.db, PARTICIPANTS_JOB, reached)
+
+
+def _instances_to_fetch(ctx: JobContext, start: datetime) -> list[tuple[str, str]]:
+    cutoff = state.format_utc(start)
+    rows = ctx.db.execute(
+        "select uuid, end_time from meeting_instances "
+        "where end_time >= ? or uuid not in (select meeting_uuid from _participants_fetched) "
+        "order by end_time",
+        [cutoff],
+    ).fetchall()
+    return [(uuid, end_time) for uuid, end_time in rows]
+
+
+def _mark_fetched(ctx: JobContext, uuid: str) -> None:
+    row = {"meeting_uuid": uuid, "fetched_at": state.format_utc(ctx.started_at)}
+    ctx.db["_participants_fetched"].upsert(row, pk="meeting_uuid")

@@ -1,0 +1,84 @@
+"""Where an incremental job starts and how far it goes.
+
+The range runs from the job's cursor minus the lookback (or, on the first run,
+from ``sync.start_date``, or from ``--since``) up to the start of the run. It
+never starts before what the endpoint still keeps: an older start is moved
+forward with one warning.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import structlog
+
+from jobs import state
+from jobs.base import JobContext
+
+log = structlog.get_logger(__name__)
+
+# Fields of Zoom records that hold a timestamp.
+TIMESTAMP_FIELDS = (
+    "start_time",
+    "end_time",
+    "join_time",
+    "leave_time",
+    "created_at",
+    "time",
+    "recording_start",
+    "recording_end",
+)
+
+
+def sync_start(
+    ctx: JobContext, job: str, retention_start: date, partition: str = state.WHOLE_JOB
+) -> datetime:
+    """Return where a job (or one partition of it) starts fetching this run.
+
+    Args:
+        ctx: the job's context, with the run's start time and ``--since``.
+        job: the job name, which keys its cursor.
+        retention_start: the first UTC date the endpoint still serves.
+        partition: the partition whose cursor applies, such as a user ID.
+    """
+    if ctx.since is not None:
+        start = ctx.since
+    else:
+        cursor = state.get_cursor(ctx.db, job, partition)
+        if cursor is not None:
+            start = cursor - timedelta(days=ctx.config.sync.lookback_days)
+        else:
+            start = ctx.config.sync.start_date or _midnight(retention_start)
+    earliest = _midnight(retention_start)
+    if start < earliest:
+        if ctx.result.note_once(f"clamped:{job}"):
+            log.warning(
+                "start_clamped",
+                requested=state.format_utc(start),
+                start=state.format_utc(earliest),
+                reason="older than the endpoint keeps",
+            )
+        start = earliest
+    return start
+
+
+def normalise_timestamps(record: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite the record's timestamp fields as ISO-8601 UTC with a "Z" suffix.
+
+    Values that are not ISO-8601 (some report fields use local formats such as
+    "12/22/2021 16:20") are kept as Zoom sent them.
+    """
+    row = dict(record)
+    for name in TIMESTAMP_FIELDS:
+        value = row.get(name)
+        if isinstance(value, str) and value:
+            try:
+                row[name] = state.format_utc(state.parse_utc(value))
+            except ValueError:
+                pass
+    return row
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
