@@ -209,7 +209,7 @@ def _run_locked(run_id: str, name: str, context: JobContext) -> RunOutcome:
             status, code = "partial", EX_TEMPFAIL
             error = f"{len(result.failures)} failed: " + "; ".join(result.failures[:3])
         elif result.skipped_reason:
-            status = "skipped"
+            status, error = "skipped", result.skipped_reason
     except ZoomError as exc:
         status, code, error = "failed", exc.exit_code, str(exc)
         log.error("job_failed", error=error, error_class=type(exc).__name__)
