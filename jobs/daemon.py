@@ -8,13 +8,14 @@ or SIGINT, and reloads config.yaml on SIGHUP.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -33,9 +34,16 @@ from apscheduler.triggers.date import DateTrigger
 
 from jobs import store
 from jobs.config import JOB_NAMES, Config, ConfigError
+from jobs.lock import DatabaseBusyError, RunLock
 from jobs.notify import Notifier
 from jobs.runner import build_session, run_job
-from zoom_auth import Token, ZoomError, ZoomSession
+from zoom_auth import (
+    AuthenticationError,
+    Token,
+    TransientError,
+    ZoomError,
+    ZoomSession,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -60,8 +68,11 @@ def build_scheduler(config: Config) -> BackgroundScheduler:
     settings = config.scheduler
     return BackgroundScheduler(
         timezone=settings.tzinfo,
+        # One job at a time: jobs of one process share the database lock, so a
+        # second worker would only wait for it. A job that waits in the pool
+        # longer than the misfire grace time is skipped and logged as missed.
         executors={
-            "default": ThreadPoolExecutor(max_workers=len(JOB_NAMES)),
+            "default": ThreadPoolExecutor(max_workers=1),
             RENEWAL_EXECUTOR: ThreadPoolExecutor(max_workers=1),
         },
         job_defaults={
@@ -78,6 +89,7 @@ def schedule_jobs(
     run: Callable[[str], None],
     *,
     run_now: bool = False,
+    previous: Config | None = None,
 ) -> list[str]:
     """Add or replace a scheduler job for each enabled job; remove the others.
 
@@ -85,23 +97,29 @@ def schedule_jobs(
         scheduler: the scheduler, started or not.
         config: the configuration whose schedules apply.
         run: called with the job name at each run.
-        run_now: also run every enabled job at once.
+        run_now: also run every enabled job at once, in :data:`JOB_NAMES` order.
+        previous: the configuration being replaced. A job whose schedule and
+            time zone are unchanged keeps its trigger, so a reload does not
+            restart its interval.
 
     Returns:
         The names of the scheduled jobs.
     """
     zone = config.scheduler.tzinfo
     names = config.enabled_jobs()
-    for name in JOB_NAMES:
+    start = datetime.now(zone)
+    for position, name in enumerate(JOB_NAMES):
         if name not in names:
             if scheduler.get_job(name) is not None:
                 scheduler.remove_job(name)
             continue
         schedule = config.jobs[name].schedule
         assert schedule is not None  # JobSettings fills in the default
+        if _unchanged(name, config, previous) and scheduler.get_job(name):
+            continue
         options: dict[str, Any] = {}
         if run_now:
-            options["next_run_time"] = datetime.now(zone)
+            options["next_run_time"] = start + timedelta(milliseconds=position)
         scheduler.add_job(
             run,
             trigger=schedule.trigger(zone),
@@ -112,6 +130,13 @@ def schedule_jobs(
             **options,
         )
     return names
+
+
+def _unchanged(name: str, config: Config, previous: Config | None) -> bool:
+    if previous is None:
+        return False
+    same_zone = previous.scheduler.timezone == config.scheduler.timezone
+    return same_zone and previous.jobs[name].schedule == config.jobs[name].schedule
 
 
 class Daemon:
@@ -135,6 +160,7 @@ class Daemon:
         self.notifier = notifier or Notifier()
         self.config = load_config()
         self.stop_jobs = threading.Event()
+        self.stopping = threading.Event()
         self.session = self._build_session(self.config)
         self.scheduler = build_scheduler(self.config)
         self._wake = threading.Event()
@@ -144,7 +170,53 @@ class Daemon:
         self._running_changed = threading.Condition()
 
     def run(self) -> int:
-        """Start scheduling and block until SIGTERM or SIGINT; return 0."""
+        """Start scheduling and block until SIGTERM or SIGINT; return 0.
+
+        Raises:
+            ConfigError: no job is enabled, or the database cannot be opened.
+            DatabaseBusyError: another daemon schedules jobs for the database.
+            AuthenticationError: Zoom rejected the credentials.
+        """
+        lock = self._take_daemon_lock()
+        try:
+            self._preflight()
+            return self._serve()
+        finally:
+            lock.release()
+
+    def _take_daemon_lock(self) -> RunLock:
+        """Lock ``<database>.daemon.lock``, so one daemon serves one database."""
+        database = self.config.database
+        lock = RunLock(database.with_name(database.name + ".daemon"))
+        try:
+            lock.acquire()
+        except DatabaseBusyError:
+            msg = (
+                f"another zoom-etl daemon already schedules jobs for {database} "
+                f"(lock file {lock.path}); stop it first, or give this one "
+                "another database"
+            )
+            raise DatabaseBusyError(msg) from None
+        return lock
+
+    def _preflight(self) -> None:
+        """Fail at start on what no scheduled run could get past."""
+        if not self.config.enabled_jobs():
+            msg = "has no enabled job; set jobs.<name>.enabled: true"
+            raise ConfigError(msg, key="jobs")
+        store.open_database(self.config.database).close()
+        try:
+            self.session.provider.token()
+        except AuthenticationError:
+            raise
+        except TransientError as exc:
+            # Zoom may be unreachable for a while; each run tries again.
+            log.warning("token_request_failed", error=str(exc))
+
+    def _serve(self) -> int:
+        # The listeners log missed runs and skipped instances as structured
+        # events; APScheduler's own warnings would repeat each of them.
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self._install_signal_handlers()
         self.scheduler.add_listener(
             self._on_event,
@@ -198,6 +270,7 @@ class Daemon:
 
     def _stop(self) -> None:
         """Stop scheduling, let running jobs finish within the bound, exit."""
+        self.stopping.set()
         self.notifier.stopping()
         running = self._running_jobs()
         bound = self.config.scheduler.stop_timeout
@@ -241,15 +314,17 @@ class Daemon:
             log.error("config_reload_failed", error=str(exc), key=exc.key)
             return
         old = self.config
-        if config.scheduler != old.scheduler:
+        grace = config.scheduler.misfire_grace_time
+        if grace != old.scheduler.misfire_grace_time:
             log.warning(
                 "config_reload_partial",
-                reason="scheduler settings apply after a restart",
+                key="scheduler.misfire_grace_time",
+                reason="a new misfire grace time applies after a restart",
             )
         if config.zoom != old.zoom:
             self.session = self._build_session(config)
         self.config = config
-        names = schedule_jobs(self.scheduler, config, self._run_job)
+        names = schedule_jobs(self.scheduler, config, self._run_job, previous=old)
         self._record_schedule()
         log.info("config_reloaded", jobs=names)
 
@@ -259,12 +334,14 @@ class Daemon:
         # Pool threads are reused, so context left by anything earlier on this
         # thread is dropped before the run binds its own.
         structlog.contextvars.clear_contextvars()
+        if self.stopping.is_set():
+            return
         with self._running_changed:
             self._running.add(name)
         try:
             config, session = self.config, self.session
             lock_wait = config.scheduler.misfire_grace_time
-            run_job(name, config, session, lock_wait=lock_wait)
+            run_job(name, config, session, lock_wait=lock_wait, cancel=self.stopping)
         finally:
             with self._running_changed:
                 self._running.discard(name)
@@ -276,8 +353,13 @@ class Daemon:
             return sorted(self._running)
 
     def _build_session(self, config: Config) -> ZoomSession:
+        # Token requests stop with the daemon, because a renewal that retries
+        # for minutes would hold the exit past systemd's stop timeout.
         return build_session(
-            config, on_token=self._schedule_renewal, stop=self.stop_jobs
+            config,
+            on_token=self._schedule_renewal,
+            stop=self.stop_jobs,
+            stop_tokens=self.stopping,
         )
 
     def _schedule_renewal(self, token: Token) -> None:
@@ -304,6 +386,8 @@ class Daemon:
 
     def _renew_token(self) -> None:
         structlog.contextvars.clear_contextvars()
+        if self.stopping.is_set():
+            return
         try:
             self.session.provider.renew()
         except ZoomError as exc:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import structlog
 
-from zoom_auth import TransientError
+from jobs.config import ConfigError
+from zoom_auth import StopRequested, TransientError
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +42,7 @@ class RunLock:
         wait: seconds to wait for another holder to finish; 0 fails at once.
         clock: monotonic clock, for the wait bound.
         sleep: waits between attempts.
+        cancel: once set, a wait ends with :class:`StopRequested`.
     """
 
     def __init__(
@@ -49,11 +52,13 @@ class RunLock:
         wait: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        cancel: threading.Event | None = None,
     ):
         self.path = lock_path(database)
         self.wait = wait
         self.clock = clock
         self.sleep = sleep
+        self.cancel = cancel
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
@@ -68,8 +73,17 @@ class RunLock:
 
         Raises:
             DatabaseBusyError: another process still holds the lock.
+            ConfigError: the lock file cannot be created or opened.
+            StopRequested: ``cancel`` was set while waiting.
         """
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            msg = (
+                f"lock file {self.path} cannot be opened ({exc.strerror}); give the "
+                "user that runs zoom-etl write access to it and to its folder"
+            )
+            raise ConfigError(msg, key="database") from exc
         deadline = self.clock() + self.wait
         waiting = False
         while True:
@@ -83,7 +97,11 @@ class RunLock:
                 if not waiting:
                     log.info("database_busy_waiting", lock=str(self.path), pid=holder)
                     waiting = True
-                self.sleep(_POLL_INTERVAL)
+                if self.cancel is not None and self.cancel.wait(_POLL_INTERVAL):
+                    os.close(fd)
+                    raise StopRequested("not started: shutting down")
+                if self.cancel is None:
+                    self.sleep(_POLL_INTERVAL)
                 continue
             break
         os.ftruncate(fd, 0)
@@ -99,11 +117,11 @@ class RunLock:
 
     def _busy_message(self, holder: str) -> str:
         database = self.path.with_suffix("")
-        who = f"process {holder}" if holder else "another process"
+        who = f"zoom-etl process {holder}" if holder else "another zoom-etl process"
         waited = f" after waiting {self.wait:.0f} s" if self.wait else ""
         return (
-            f"{database} is in use by zoom-etl {who} (lock file {self.path})"
-            f"{waited}; let that run finish, or pass --wait to queue behind it"
+            f"{database} is in use by {who} (lock file {self.path}){waited}; let "
+            "that run finish, or give zoom-etl run --wait to queue behind it"
         )
 
 

@@ -63,6 +63,7 @@ def build_session(
     sleep: Callable[[float], None] = time.sleep,
     on_token: Callable[[Token], None] | None = None,
     stop: threading.Event | None = None,
+    stop_tokens: threading.Event | None = None,
 ) -> ZoomSession:
     """Create the token provider and API session that a config describes.
 
@@ -73,6 +74,7 @@ def build_session(
         sleep: waits between retries; tests pass their own.
         on_token: called with each new token after it is registered.
         stop: once set, the session sends no further request.
+        stop_tokens: once set, no further token request is sent.
     """
     zoom = config.zoom
     logs.add_secret(zoom.client_secret)
@@ -95,6 +97,7 @@ def build_session(
         backoff=backoff,
         sleep=sleep,
         on_token=token_issued,
+        stop=stop_tokens,
     )
     return ZoomSession(
         provider,
@@ -150,6 +153,7 @@ def run_job(
     lock_wait: float = 0.0,
     since: datetime | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    cancel: threading.Event | None = None,
 ) -> RunOutcome:
     """Run one job with its own database connection, log context and ``_runs`` row.
 
@@ -164,6 +168,8 @@ def run_job(
         lock_wait: seconds to wait for another process's run to finish.
         since: fetch from this moment instead of the job's cursor.
         clock: returns the current aware time; the run starts at its value.
+        cancel: once set, waiting for the database lock ends and the run does
+            not start.
     """
     run_id = uuid.uuid4().hex
     structlog.contextvars.bind_contextvars(run_id=run_id, job=name)
@@ -173,7 +179,7 @@ def run_job(
         structlog.contextvars.unbind_contextvars("run_id", "job")
         return _not_started(run_id, name, exc)
     try:
-        with RunLock(config.database, wait=lock_wait):
+        with RunLock(config.database, wait=lock_wait, cancel=cancel):
             abandoned = store.close_abandoned_runs(db, _utc_now())
             if abandoned:
                 log.warning("abandoned_runs_closed", runs=abandoned)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -88,8 +89,13 @@ class Schedule:
         return f"every {parts}"
 
 
-def _cron_trigger(expression: str, timezone: tzinfo) -> CronTrigger:
-    """Build a trigger from a five-field crontab expression, with cron's weekdays.
+def _cron_trigger(expression: str, timezone: tzinfo) -> BaseTrigger:
+    """Build a trigger from a five-field crontab expression, as cron reads it.
+
+    Cron numbers weekdays from Sunday = 0, and when both day of month and day
+    of week are restricted it fires when either matches. APScheduler's
+    CronTrigger counts Monday = 0 and requires both, so weekdays are passed
+    as names and the two restrictions become two triggers joined by OR.
 
     Raises:
         ScheduleError: the expression is invalid.
@@ -100,14 +106,16 @@ def _cron_trigger(expression: str, timezone: tzinfo) -> CronTrigger:
             msg = f"has {len(fields)} fields, not 5"
             raise ValueError(msg)
         minute, hour, day, month, weekdays = fields
-        return CronTrigger(
-            minute=minute,
-            hour=hour,
-            day=day,
-            month=month,
-            day_of_week=_cron_weekdays(weekdays),
-            timezone=timezone,
-        )
+        names = _cron_weekdays(weekdays)
+        common = dict(minute=minute, hour=hour, month=month, timezone=timezone)
+        if day != "*" and weekdays != "*":
+            return OrTrigger(
+                [
+                    CronTrigger(day=day, day_of_week="*", **common),
+                    CronTrigger(day="*", day_of_week=names, **common),
+                ]
+            )
+        return CronTrigger(day=day, day_of_week=names, **common)
     except ValueError as exc:
         msg = f"is not a valid crontab expression: {expression!r} ({exc})"
         raise ScheduleError(msg) from None

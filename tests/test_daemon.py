@@ -350,3 +350,84 @@ def test_renewal_job_runs_even_if_late(account, tmp_path):
     expected = datetime.fromtimestamp(daemon.session.provider.renew_at(token), UTC)
     assert job.next_run_time == expected
     assert job.next_run_time.tzinfo is not None
+
+
+def test_reload_keeps_unchanged_trigger(tmp_path):
+    config_path = write_config(tmp_path, {"users": {"schedule": {"minutes": 10}}})
+    config = load_config(config_path, env=OFFLINE_ENV)
+    scheduler = build_scheduler(config)
+    schedule_jobs(scheduler, config, print)
+    scheduler.start(paused=True)
+    try:
+        before = scheduler.get_job("users").next_run_time
+        schedule_jobs(scheduler, config, print, previous=config)
+        kept = scheduler.get_job("users").next_run_time
+        changed_path = write_config(tmp_path, {"users": {"schedule": {"minutes": 20}}})
+        changed = load_config(changed_path, env=OFFLINE_ENV)
+        schedule_jobs(scheduler, changed, print, previous=config)
+        moved = scheduler.get_job("users").next_run_time
+    finally:
+        scheduler.shutdown(wait=False)
+
+    assert kept == before
+    assert moved > before
+
+
+def test_stop_starts_no_queued_job(account, tmp_path):
+    account.add_fault(Fault(path="/v2/users", delay=1.0, status=None, times=None))
+    config = write_config(
+        tmp_path,
+        {"users": {"schedule": {"hours": 1}}, "meetings": {"schedule": {"hours": 1}}},
+    )
+
+    with DaemonProcess(config, cli_env(account), tmp_path, "--run-now") as daemon:
+        daemon.wait_for("job_started", lambda e: e["job"] == "users")
+        code = daemon.stop(timeout=60)
+
+    assert code == 0
+    assert [r["job"] for r in runs(tmp_path)] == ["users"]
+    assert [r["status"] for r in runs(tmp_path)] == ["ok"]
+
+
+def test_second_daemon_exits_75(account, tmp_path):
+    config = write_config(tmp_path, {"users": {"schedule": "0 0 1 1 *"}})
+    command = [*zoom_etl_command(), "--config", str(config), "daemon"]
+
+    with DaemonProcess(config, cli_env(account), tmp_path) as daemon:
+        daemon.wait_for("daemon_started")
+        second = subprocess.run(
+            command,
+            env=cli_env(account),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        code = daemon.stop()
+
+    assert second.returncode == 75
+    assert "another zoom-etl daemon" in second.stderr
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("jobs", "secret", "expected"),
+    [
+        ({}, None, 78),
+        ({"users": {"schedule": "0 0 1 1 *"}}, "wrong-secret-value", 77),
+    ],
+    ids=["no-enabled-job", "rejected-secret"],
+)
+def test_daemon_fails_fast(account, tmp_path, jobs, secret, expected):
+    config = write_config(tmp_path, jobs)
+    env = cli_env(account)
+    if secret:
+        env["ZOOM_CLIENT_SECRET"] = secret
+    command = [*zoom_etl_command(), "--config", str(config), "daemon"]
+
+    done = subprocess.run(
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+
+    assert done.returncode == expected
+    assert "zoom-etl:" in done.stderr

@@ -85,3 +85,17 @@ def test_unknown_zone_rejected():
         parse_timezone("Mars/Olympus")
 
     assert "Mars/Olympus" in str(caught.value)
+
+
+def test_day_and_weekday_either_matches():
+    trigger = Schedule.parse("0 0 1 * 1").trigger(UTC)
+
+    first = trigger.get_next_fire_time(None, SATURDAY)
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1))
+    third = trigger.get_next_fire_time(second, second + timedelta(seconds=1))
+
+    assert first == datetime(2026, 12, 7, tzinfo=UTC)
+    assert second == datetime(2026, 12, 14, tzinfo=UTC)
+    assert third == datetime(2026, 12, 21, tzinfo=UTC)
+    after_month = trigger.get_next_fire_time(None, datetime(2026, 12, 29, tzinfo=UTC))
+    assert after_month == datetime(2027, 1, 1, tzinfo=UTC)

@@ -17,7 +17,12 @@ from datetime import UTC, datetime
 import requests
 import structlog
 
-from zoom_auth.errors import AuthenticationError, ConfigurationError, TransientError
+from zoom_auth.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    StopRequested,
+    TransientError,
+)
 from zoom_auth.retry import Backoff, http_session
 
 log = structlog.get_logger(__name__)
@@ -79,6 +84,8 @@ class TokenProvider:
         on_token: called with each new token, e.g. to register it for log
             redaction or to schedule its renewal.
         http: the requests session to send with.
+        stop: once set, no further token request is sent and backoff waits
+            end: :class:`StopRequested` is raised instead.
     """
 
     def __init__(
@@ -96,6 +103,7 @@ class TokenProvider:
         sleep: Callable[[float], None] = time.sleep,
         on_token: Callable[[Token], None] | None = None,
         http: requests.Session | None = None,
+        stop: threading.Event | None = None,
     ):
         self.account_id = account_id
         self.client_id = client_id
@@ -109,6 +117,7 @@ class TokenProvider:
         self.sleep = sleep
         self.on_token = on_token
         self._http = http or http_session(pool_size=2)
+        self.stop = stop
         self._lock = threading.Lock()
         self._token: Token | None = None
         self.requests_sent = 0
@@ -171,6 +180,8 @@ class TokenProvider:
 
     def _request_token(self) -> Token:
         for attempt in range(1, self.max_attempts + 1):
+            if self.stop is not None and self.stop.is_set():
+                raise StopRequested("token request not sent: shutting down")
             started = self.clock()
             try:
                 response = self._post()
@@ -192,7 +203,10 @@ class TokenProvider:
                     error=problem,
                     delay_s=round(delay, 3),
                 )
-                self.sleep(delay)
+                if self.stop is not None:
+                    self.stop.wait(delay)
+                else:
+                    self.sleep(delay)
         msg = (
             f"token request to {self.token_url} failed after {self.max_attempts} "
             f"attempts ({problem}); check the network path to Zoom and retry later"
