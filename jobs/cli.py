@@ -52,13 +52,13 @@ class Settings:
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, dir_okay=False, readable=False),
     help="Configuration file. Default: $ZOOM_ETL_CONFIG, else ./config.yaml.",
 )
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, dir_okay=False, readable=False),
     help="SQLite file to write, instead of the configuration's database.",
 )
 @click.option(
@@ -135,7 +135,8 @@ def run(
             "has no enabled job; set jobs.<name>.enabled: true", key="jobs"
         )
     session = build_session(config)
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit_on_signal)
     try:
         outcomes = run_jobs(
             names,
@@ -144,6 +145,13 @@ def run(
             lock_wait=wait_timeout if wait else 0.0,
             since=since_time,
         )
+    except SystemExit as exc:
+        click.echo(
+            f"zoom-etl: interrupted (exit {exc.code}); the running job is recorded "
+            "as failed and the next run fetches what it missed",
+            err=True,
+        )
+        raise
     finally:
         session.close()
     _report_outcomes(outcomes, names)
@@ -172,9 +180,16 @@ def daemon(settings: Settings, run_now: bool) -> int:
 
 
 @cli.command()
-@click.pass_obj
-def check(settings: Settings) -> int:
-    """Request a token, call /users/me and print what Zoom returned."""
+@click.pass_context
+def check(ctx: click.Context) -> int:
+    """Request a token, call /users/me and print what Zoom returned.
+
+    Log events go to stderr here, so stdout holds only the report.
+    """
+    settings: Settings = ctx.obj
+    logs.configure_logging(
+        level=ctx.parent.params["log_level"].upper(), stream=sys.stderr
+    )
     config = settings.load()
     session = build_session(config)
     try:
@@ -313,8 +328,8 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
-    """Turn SIGTERM into SystemExit, so a running job records its end."""
+def _exit_on_signal(signum: int, frame: object) -> None:
+    """Turn SIGTERM or SIGHUP into SystemExit, so a running job records its end."""
     raise SystemExit(128 + signum)
 
 

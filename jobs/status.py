@@ -184,6 +184,14 @@ def read_status(database: Path, config: Config, now: datetime) -> StatusReport:
     connection = open_read_only(database)
     try:
         jobs = job_statuses(connection, config, now)
+    except sqlite3.OperationalError as exc:
+        # Reading a WAL database needs its -shm file, which SQLite creates
+        # beside it when missing, so the folder must be writable too.
+        msg = (
+            f"cannot read {database} ({exc}); run status as the database's "
+            "owner, or as a user who can write its folder"
+        )
+        raise StatusError(msg) from exc
     except sqlite3.DatabaseError as exc:
         msg = (
             f"cannot read {database} ({exc}); check that it is the SQLite file "
@@ -204,7 +212,12 @@ def open_read_only(database: Path) -> sqlite3.Connection:
     Raises:
         StatusError: the file is missing or cannot be opened.
     """
-    if not database.exists():
+    try:
+        exists = database.exists()
+    except OSError as exc:
+        msg = f"cannot read {database} ({exc.strerror}); run status as a user who can"
+        raise StatusError(msg) from exc
+    if not exists:
         raise StatusError(f"no database at {database}; run `zoom-etl run` first")
     if not database.is_file():
         msg = f"database {database} is not a file; pass --db with the SQLite file"
@@ -418,10 +431,30 @@ def _last_run(connection: sqlite3.Connection, job: str) -> sqlite3.Row | None:
 
 
 def _next_run_times(connection: sqlite3.Connection) -> dict[str, str | None]:
+    """Return the daemon's next run times, or none when its process is gone.
+
+    NOTE: the check sees processes on this host only; a daemon on another
+    host that shares the file through a network file system looks dead.
+    """
     if not _has_table(connection, "_schedule"):
         return {}
-    rows = connection.execute("select job, next_run_at from _schedule")
-    return {row["job"]: row["next_run_at"] for row in rows}
+    rows = connection.execute("select job, next_run_at, pid from _schedule")
+    return {
+        row["job"]: row["next_run_at"] if _process_alive(row["pid"]) else None
+        for row in rows
+    }
+
+
+def _process_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _job_status(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import json
 import sqlite3
 import subprocess
@@ -476,14 +478,14 @@ def test_next_run_from_schedule_table(tmp_path):
                 "schedule": "every 30 minutes",
                 "next_run_at": "2026-12-04T18:25:00Z",
                 "updated_at": "2026-12-04T17:55:00Z",
-                "pid": 4242,
+                "pid": os.getpid(),
             },
             {
                 "job": "users",
                 "schedule": "cron '0 */6 * * *'",
                 "next_run_at": None,
                 "updated_at": "2026-12-04T17:55:00Z",
-                "pid": 4242,
+                "pid": os.getpid(),
             },
         ]
     )
@@ -826,3 +828,23 @@ def test_cli_help_documents_exit_1(tmp_path):
     text = " ".join(done.stdout.split())
     assert "--json" in text
     assert "exit code is 0 when every enabled job is healthy, and 1 when" in text
+
+
+def test_next_run_hidden_when_daemon_gone(tmp_path):
+    database = tmp_path / "zoom.db"
+    record_all_ok(database, NOW - timedelta(minutes=5))
+    db = sqlite_utils.Database(database)
+    # Above Linux's largest process ID (2**22), so no process has it.
+    row = {
+        "job": "meetings",
+        "schedule": "every 30 minutes",
+        "next_run_at": "2026-12-04T18:25:00Z",
+        "updated_at": "2026-12-04T17:55:00Z",
+        "pid": 2**22 + 12345,
+    }
+    db["_schedule"].insert(row)
+    db.close()
+
+    report = read_status(database, make_config(database), NOW)
+
+    assert by_job(report)["meetings"].next_run_at is None
