@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
@@ -1081,9 +1082,11 @@ def test_fake_restarts_after_stop(http: requests.Session) -> None:
 
 
 def test_same_seed_same_data(http: requests.Session) -> None:
+    anchor = datetime(2026, 1, 5, tzinfo=UTC)
+    spec = AccountSpec(seed=5, anchor=anchor)
     bodies = []
     for _ in range(2):
-        with FakeZoom(account=AccountSpec(seed=5)) as fake:
+        with FakeZoom(account=spec, clock=FakeClock()) as fake:
             token = new_token(http, fake)
             users = api_get(http, fake, "/v2/users", token, {"status": "inactive"})
             owner = fake.account.owner["id"]
@@ -1201,6 +1204,27 @@ def test_cli_rejects_bad_sizes() -> None:
     )
     assert result.returncode == 2
     assert "active_users" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--anchor", "2026-13-01"], "not a date"),
+        (["--plan", "enterprise"], "invalid choice"),
+        (["--participants-per-instance", "0"], "participants_per_instance"),
+    ],
+    ids=["bad-anchor", "bad-plan", "no-participants"],
+)
+def test_cli_rejects_bad_timeline(arguments: list[str], message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "zoom_fake", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
 
 
 def test_cli_warns_non_loopback_host() -> None:

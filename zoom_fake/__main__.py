@@ -9,6 +9,7 @@ source it from there.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import ipaddress
 import logging
 import math
@@ -17,10 +18,11 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from types import FrameType
 
 from zoom_fake.account import AccountSpec
-from zoom_fake.server import FakeZoom
+from zoom_fake.server import PLANS, FakeZoom
 
 
 def _port(text: str) -> int:
@@ -46,6 +48,15 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _anchor(text: str) -> datetime:
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        msg = f"{text} is not a date; use YYYY-MM-DD, e.g. 2026-01-05"
+        raise argparse.ArgumentTypeError(msg) from None
+    return day.replace(tzinfo=UTC)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(
@@ -65,12 +76,44 @@ def build_parser() -> argparse.ArgumentParser:
         ("--meetings-per-user", "scheduled meetings per active or inactive user"),
         ("--no-host-users", "active users whose meeting list fails with code 3161"),
         ("--vanished-users", "active users listed but returning 404 code 1001"),
+        ("--history-days", "days of generated history before the anchor"),
+        ("--future-days", "days of scheduled activity after the anchor"),
+        (
+            "--instances-per-recurring-meeting",
+            "weekly instances of a recurring meeting",
+        ),
+        ("--participants-per-instance", "average unique participants of a meeting"),
+        ("--webinar-users", "users with the webinar add-on"),
+        ("--webinars-per-user", "webinars per user with the add-on"),
+        ("--recordings-per-user", "cloud recordings per host"),
+        ("--groups", "groups in the account"),
+        ("--activity-logs-per-user", "sign-in and sign-out events per user"),
+        ("--operation-logs-per-user", "operation log entries per user"),
     )
     for option, text in counts:
         default = getattr(defaults, option[2:].replace("-", "_"))
         parser.add_argument(
             option, type=int, default=default, help=f"{text} (default {default})"
         )
+    parser.add_argument(
+        "--anchor",
+        type=_anchor,
+        default=None,
+        help="UTC date the generated history is laid out around, YYYY-MM-DD "
+        "(default: today)",
+    )
+    parser.add_argument(
+        "--plan",
+        choices=PLANS,
+        default="business",
+        help="account plan; reports need pro or business, dashboards business "
+        "(default business)",
+    )
+    parser.add_argument(
+        "--no-dashboards",
+        action="store_true",
+        help="disable the Dashboard feature, so /metrics/* responds with code 200",
+    )
     parser.add_argument(
         "--token-lifetime",
         type=_positive_seconds,
@@ -94,16 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    sizes = {
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(AccountSpec)
+        if hasattr(args, field.name)
+    }
     try:
-        spec = AccountSpec(
-            seed=args.seed,
-            active_users=args.active_users,
-            inactive_users=args.inactive_users,
-            pending_users=args.pending_users,
-            meetings_per_user=args.meetings_per_user,
-            no_host_users=args.no_host_users,
-            vanished_users=args.vanished_users,
-        )
+        spec = AccountSpec(**sizes)
     except ValueError as error:
         parser.error(str(error))
     logging.basicConfig(
@@ -126,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         latency=args.latency,
         host=args.host,
         port=args.port,
+        plan=args.plan,
+        dashboards=not args.no_dashboards,
     )
     try:
         fake.start()

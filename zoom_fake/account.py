@@ -1,355 +1,111 @@
-"""A generated Zoom account: users, scheduled meetings and past meeting instances.
+"""A generated Zoom account: users, groups, meetings, webinars and their history.
 
-Every value is a pure function of an :class:`AccountSpec`. Records are built on
-request from the seed and the user's index, so an account of thousands of users
-costs little memory: the only stored index maps user ids and emails to indexes.
-Meeting ids and meeting UUIDs encode their owner's position and decode back
-without a table.
+Every value is a pure function of an :class:`AccountSpec` and the account's
+anchor date. Records are built on request from the seed and their position, so
+an account of thousands of users costs little memory. The stored indexes map
+user ids and emails to users, groups to members, and, once a daily report or
+dashboard needs it, instances to their dates (see :mod:`zoom_fake.usage`).
+Meeting ids and meeting UUIDs encode their position and decode back without a
+table.
+
+The account's history is laid out around the anchor, but the emulator serves
+only what has happened by its clock: an instance appears in reports once it has
+ended, a recording once its meeting has ended, a log entry once its time has
+passed.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
 import hashlib
-import hmac
-import random
-import struct
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-# The account's present moment. Past meeting instances end before it and upcoming
-# meetings start after it. It is fixed so that the same seed always yields the
-# same records.
-# NOTE: report and dashboard routes that accept only recent dates will need this
-# to follow the emulator's clock instead.
-REFERENCE_TIME = datetime(2026, 1, 5, tzinfo=UTC)
+from zoom_fake import activity, records
+from zoom_fake.dates import DateRange, midnight
+from zoom_fake.ids import AffineCodec, Draw, opaque_id, subkey, timestamp
+from zoom_fake.people import (
+    CLIENT_VERSIONS,
+    CLUSTER,
+    COMPANY,
+    DEPARTMENTS,
+    FIRST_NAMES,
+    JOB_TITLES,
+    LAST_NAMES,
+    LOCATIONS,
+    ROLES,
+    TIMEZONES,
+    WEB_HOST,
+    Person,
+)
+from zoom_fake.spec import AccountSpec
+from zoom_fake.timeline import (
+    MEETING,
+    SPARSE_SHOWCASE,
+    WEBINAR,
+    Instance,
+    MeetingPlan,
+    Timeline,
+)
+from zoom_fake.usage import Usage
 
-_T = TypeVar("_T")
+__all__ = ["REPORT_RETENTION", "Account", "AccountSpec", "MeetingPlan", "PastMeetings"]
 
-_FIRST_NAMES = (
-    "Ava", "Ben", "Chloe", "Diego", "Elena", "Farah", "Gabriel", "Hana", "Ivan",
-    "Jill", "Kenji", "Laura", "Mateo", "Nadia", "Omar", "Priya", "Quinn", "Rosa",
-    "Samir", "Tess", "Umar", "Vera", "Wei", "Ximena", "Yusuf", "Zoe",
-)  # fmt: skip
-_LAST_NAMES = (
-    "Adams", "Brown", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes",
-    "Ito", "Jones", "Kowalski", "Lopez", "Martin", "Nguyen", "Okafor", "Patel",
-    "Quinto", "Rossi", "Silva", "Tanaka", "Usman", "Varga", "Walsh", "Yilmaz",
-)  # fmt: skip
-_DEPARTMENTS = (
-    "Engineering", "Sales", "Marketing", "Support", "Finance", "Operations",
-    "Legal", "People",
-)  # fmt: skip
-_JOB_TITLES = ("Engineer", "Manager", "Analyst", "Specialist", "Director", "Lead")
-_LOCATIONS = ("New York", "Chicago", "Denver", "San Francisco", "London", "Berlin")
-_TIMEZONES = (
-    "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
-    "Europe/London", "Europe/Berlin", "Asia/Tokyo", "Asia/Kolkata",
-    "Australia/Sydney", "Asia/Singapore",
-)  # fmt: skip
-_CLIENT_VERSIONS = (
-    "6.3.11.60501(mac)", "6.2.7.55318(win)", "6.1.1.44021(android)",
-    "6.3.5.58114(ios)", "5.17.11.34827(win)",
-)  # fmt: skip
-_TOPICS = (
-    "Weekly sync", "Sprint planning", "1:1", "Customer call", "All hands",
-    "Design review", "Quarterly business review", "Interview", "Stand-up",
-    "Training",
-)  # fmt: skip
-_AGENDAS = (
-    "", "", "Status updates and blockers.", "Review the open action items.",
-    "Walk through the proposal and agree on next steps.",
-)  # fmt: skip
+_IM_GROUP_COUNT = 4
+# Zoom lets reports and participant lists reach back one year (code 12702).
+REPORT_RETENTION = timedelta(days=365)
 
-_ROLES = {"0": "Owner", "1": "Admin", "2": "Member"}
-_GROUP_COUNT = 4
-_COMPANY = "Example Corp"
-_CLUSTER = "us06"
-_JOIN_HOST = "https://us06web.zoom.us"
-
-# Meeting ids and PMIs are 11-digit numbers above 2**32, as Zoom's are. Each range
-# size is 2**a * 5**b so that _AffineCodec can invert its multiplier.
-_MEETING_ID_LOW, _MEETING_ID_RANGE = 80_000_000_000, 20_000_000_000
+# PMIs are 11-digit numbers above 2**32, as Zoom's are. The range size is
+# 2**a * 5**b so that AffineCodec can invert its multiplier.
 _PMI_LOW, _PMI_RANGE = 30_000_000_000, 40_000_000_000
-
-# The owner's first meeting is a recurring series whose first three past instances
-# have the UUID forms Zoom's double-encoding rule distinguishes.
-_SHOWCASE_WEEKS = 4
-_UUID_FORMS = ("leading_slash", "double_slash", "plain")
-
-
-@dataclass(frozen=True)
-class AccountSpec:
-    """Sizes and seed of a generated account.
-
-    Attributes:
-        seed: Every generated value is a pure function of the seed and the sizes.
-        active_users: Active users; the first is the account owner.
-        inactive_users: Deactivated users.
-        pending_users: Invited users who have not activated; Zoom gives them no id.
-        meetings_per_user: Scheduled meetings per active or inactive user.
-        no_host_users: Active users that may not host meetings, so listing their
-            meetings fails with code 3161. Taken from the end of the active users.
-        vanished_users: Active users that ``GET /users`` lists but that return 404
-            code 1001 when fetched, like users deleted during a sync. Taken from the
-            active users just before the no-host users.
-    """
-
-    seed: int = 1
-    active_users: int = 8
-    inactive_users: int = 2
-    pending_users: int = 2
-    meetings_per_user: int = 3
-    no_host_users: int = 0
-    vanished_users: int = 0
-
-    def __post_init__(self) -> None:
-        for name in (
-            "active_users", "inactive_users", "pending_users", "meetings_per_user",
-            "no_host_users", "vanished_users",
-        ):  # fmt: skip
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                message = f"{name} must be an integer of at least 0; got {value!r}"
-                raise ValueError(message)
-        if self.active_users < 1:
-            message = (
-                "active_users must be at least 1 because the first active user is "
-                f"the account owner; got {self.active_users}"
-            )
-            raise ValueError(message)
-        special = self.no_host_users + self.vanished_users
-        if special > self.active_users - 1:
-            message = (
-                f"no_host_users + vanished_users is {special} but only "
-                f"{self.active_users - 1} active users besides the owner exist; "
-                "raise active_users or lower them"
-            )
-            raise ValueError(message)
-
-
-class _Draw:
-    """Deterministic draws from a key, stable across Python versions.
-
-    Only ``random.Random.random()`` is used: Python keeps its sequence for a
-    given string seed stable between versions, unlike ``choice`` or ``randint``.
-    """
-
-    def __init__(self, *key: object) -> None:
-        self._random = random.Random(":".join(str(part) for part in key))
-
-    def below(self, limit: int) -> int:
-        return int(self._random.random() * limit)
-
-    def between(self, low: int, high: int) -> int:
-        return low + self.below(high - low + 1)
-
-    def pick(self, items: Sequence[_T]) -> _T:
-        return items[self.below(len(items))]
-
-    def chance(self, probability: float) -> bool:
-        return self._random.random() < probability
-
-
-class _AffineCodec:
-    """A bijection from ``0..size-1`` onto ``low..low+size-1`` that looks random.
-
-    ``size`` must be ``2**a * 5**b``: every odd multiplier not divisible by 5 is
-    then invertible modulo ``size``.
-    """
-
-    def __init__(self, low: int, size: int, key: bytes) -> None:
-        multiplier = int.from_bytes(key[:8], "big") % size | 1
-        while multiplier % 5 == 0:
-            multiplier += 2
-        self._low = low
-        self._size = size
-        self._multiplier = multiplier
-        self._inverse = pow(multiplier, -1, size)
-        self._shift = int.from_bytes(key[8:16], "big") % size
-
-    def encode(self, number: int) -> int:
-        return self._low + (self._multiplier * number + self._shift) % self._size
-
-    def decode(self, value: int) -> int | None:
-        if not self._low <= value < self._low + self._size:
-            return None
-        return (value - self._low - self._shift) * self._inverse % self._size
-
-
-class _UuidCodec:
-    """Encodes (meeting number, instance) as a 24-character base64 meeting UUID.
-
-    The 16 bytes are an 8-byte keyed tag of the location followed by the location
-    masked with a keystream derived from the tag, so a UUID decodes back without
-    a table and a made-up UUID fails the tag check.
-    """
-
-    def __init__(self, key: bytes) -> None:
-        self._key = key
-
-    def encode(self, number: int, instance: int) -> str:
-        location = struct.pack(">IHH", number, instance, 0)
-        tag = self._tag(location)
-        masked = bytes(a ^ b for a, b in zip(location, self._mask(tag), strict=True))
-        return base64.b64encode(tag + masked).decode("ascii")
-
-    def decode(self, uuid: str) -> tuple[int, int] | None:
-        raw = _uuid_bytes(uuid)
-        if raw is None:
-            return None
-        tag, masked = raw[:8], raw[8:]
-        location = bytes(a ^ b for a, b in zip(masked, self._mask(tag), strict=True))
-        if not hmac.compare_digest(tag, self._tag(location)):
-            return None
-        number, instance, _ = struct.unpack(">IHH", location)
-        return number, instance
-
-    def _tag(self, location: bytes) -> bytes:
-        return hashlib.blake2b(
-            location, key=self._key, person=b"uuid-tag", digest_size=8
-        ).digest()
-
-    def _mask(self, tag: bytes) -> bytes:
-        return hashlib.blake2b(
-            tag, key=self._key, person=b"uuid-mask", digest_size=8
-        ).digest()
-
-
-def _uuid_bytes(uuid: str) -> bytes | None:
-    if len(uuid) != 24 or not uuid.endswith("=="):
-        return None
-    try:
-        raw = base64.b64decode(uuid, validate=True)
-    except ValueError:
-        return None
-    return raw if len(raw) == 16 else None
-
-
-def _char_top_bit(position: int) -> int:
-    """Return the highest bit of base64 character ``position`` of a 128-bit value."""
-    return 1 << (127 - 6 * position)
-
-
-def _char_mask(position: int) -> int:
-    """Return the six bits of base64 character ``position`` of a 128-bit value."""
-    return 0b111111 << (122 - 6 * position)
-
-
-def _shape_uuid(uuid: str, form: str) -> str:
-    """Force a UUID into one of the forms of Zoom's double-encoding rule.
-
-    Args:
-        uuid: A UUID from _UuidCodec.
-        form: "leading_slash" (starts with "/"), "double_slash" (contains "//"
-            but does not start with "/") or "plain" (neither).
-
-    Returns:
-        The reshaped UUID, still 16 bytes of base64.
-    """
-    value = int.from_bytes(base64.b64decode(uuid), "big")
-    if form == "leading_slash":
-        value |= _char_mask(0)
-    elif form == "double_slash":
-        value |= _char_mask(10) | _char_mask(11)
-    # Clearing a character's top bit turns a "/" (63) into another character and
-    # never creates a new "/", so this loop ends after at most 22 passes.
-    while True:
-        text = base64.b64encode(value.to_bytes(16, "big")).decode("ascii")
-        if form != "leading_slash" and text.startswith("/"):
-            value &= ~_char_top_bit(0)
-        elif form == "plain" and "//" in text:
-            value &= ~_char_top_bit(text.index("//") + 1)
-        else:
-            return text
-
-
-def _pick_meeting_type(draw: _Draw) -> int:
-    """Return 2 (one-time), 8 (recurring, fixed time) or 3 (no fixed time)."""
-    roll = draw.below(10)
-    if roll < 6:
-        return 2
-    if roll < 9:
-        return 8
-    return 3
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(frozen=True)
-class _Person:
-    index: int
-    status: str
-    id: str
-    first_name: str
-    last_name: str
-    email: str
-    type: int
-    role_id: str
-    pmi: int
-    timezone: str
-    dept: str
-    job_title: str
-    location: str
-    client_version: str
-    user_created_at: datetime
-    last_login_time: datetime
-    group_ids: tuple[str, ...]
-    im_group_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class MeetingPlan:
-    """One scheduled meeting and the start times of its past instances.
-
-    ``start_time`` is the next occurrence, or None for a recurring meeting with no
-    fixed time (type 3). ``instance_starts`` lists past instances, oldest first.
-    """
-
-    user: int
-    number: int
-    id: int
-    type: int
-    topic: str
-    agenda: str
-    duration: int
-    created_at: datetime
-    start_time: datetime | None
-    instance_starts: tuple[datetime, ...]
 
 
 class Account:
-    """The users, meetings and past meetings of one generated Zoom account.
+    """The users, groups, meetings, webinars and history of one generated account.
 
     Users are ordered active first (the owner at index 0), then inactive, then
     pending. Record dicts are new objects on every call, so callers may change
     them freely.
+
+    Args:
+        spec: Sizes, seed and anchor.
+        account_id: The account id records carry.
+        clock: Wall clock in seconds since the epoch. It sets the default
+            anchor and decides which instances, recordings and log entries have
+            happened.
     """
 
-    def __init__(self, spec: AccountSpec, account_id: str) -> None:
+    def __init__(
+        self,
+        spec: AccountSpec,
+        account_id: str,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.spec = spec
         self.account_id = account_id
+        self._clock = clock
+        self.anchor = spec.anchor or _day_start(clock())
         key = hashlib.blake2b(f"zoom-fake:{spec.seed}".encode(), digest_size=32)
-        self._key = key.digest()
-        self._meeting_ids = _AffineCodec(
-            _MEETING_ID_LOW, _MEETING_ID_RANGE, self._subkey(b"meeting-id")
-        )
-        self._pmis = _AffineCodec(_PMI_LOW, _PMI_RANGE, self._subkey(b"pmi"))
-        self._uuids = _UuidCodec(self._subkey(b"uuid"))
-        key_number = int.from_bytes(self._key[:4], "big")
+        self.key = key.digest()
+        self._pmis = AffineCodec(_PMI_LOW, _PMI_RANGE, subkey(self.key, b"pmi"))
+        key_number = int.from_bytes(self.key[:4], "big")
         self.account_number = 10_000_000 + key_number % 90_000_000
         # Person records are immutable and cheap, but every meeting and past
         # meeting record needs its host's; the cache spares rebuilding them.
         self._person = functools.lru_cache(maxsize=4096)(self._make_person)
         self._index_lock = threading.Lock()
         self._user_index: dict[str, int] | None = None
-        self._past_meeting_count: int | None = None
+        self._members: dict[str, list[int]] | None = None
+        self.timeline = Timeline(self)
+        self.usage = Usage(self)
+
+    def now(self) -> datetime:
+        """Return the emulator's current time as an aware UTC datetime."""
+        return datetime.fromtimestamp(self._clock(), tz=UTC)
 
     # Users
 
@@ -406,6 +162,21 @@ class Account:
             and self.can_host(index)
         )
 
+    def has_webinar_plan(self, index: int) -> bool:
+        """Tell whether the user has the webinar add-on."""
+        spec = self.spec
+        hosts = spec.active_users - spec.no_host_users - spec.vanished_users
+        return 0 <= index < min(spec.webinar_users, hosts)
+
+    @property
+    def webinar_users(self) -> list[str]:
+        """Ids of the users with the webinar add-on; the others get code 200."""
+        return [
+            self.person(index).id
+            for index in range(self.spec.active_users)
+            if self.has_webinar_plan(index)
+        ]
+
     def find_user(self, id_or_email: str) -> int | None:
         """Return the index of the user with this id or email, or None."""
         with self._index_lock:
@@ -413,6 +184,23 @@ class Account:
                 self._user_index = self._build_user_index()
             index = self._user_index
         return index.get(id_or_email, index.get(id_or_email.lower()))
+
+    def person(self, index: int) -> Person:
+        """Return the user at ``index`` with every generated attribute."""
+        return self._person(index)
+
+    def opaque_id(self, kind: bytes, index: int) -> str:
+        """Return the 22-character id of item ``index`` of a kind of object."""
+        return opaque_id(self.key, kind, index)
+
+    def admin_emails(self) -> list[str]:
+        """Return the emails of the owner and the admins among the first users."""
+        first = range(min(self.user_count, 50))
+        return [
+            self.person(index).email
+            for index in first
+            if self.person(index).role_id in ("0", "1")
+        ]
 
     def user(self, index: int) -> dict[str, Any]:
         """Return the user at ``index`` as ``GET /users`` lists it."""
@@ -423,7 +211,7 @@ class Account:
         record.update(
             first_name=person.first_name,
             last_name=person.last_name,
-            display_name=f"{person.first_name} {person.last_name}",
+            display_name=person.display_name,
             email=person.email,
             type=person.type,
         )
@@ -433,11 +221,11 @@ class Account:
             timezone=person.timezone,
             verified=0 if person.status == "pending" else 1,
             dept=person.dept,
-            created_at=_timestamp(person.user_created_at),
-            user_created_at=_timestamp(person.user_created_at),
+            created_at=timestamp(person.user_created_at),
+            user_created_at=timestamp(person.user_created_at),
         )
         if person.status != "pending":
-            record["last_login_time"] = _timestamp(person.last_login_time)
+            record["last_login_time"] = timestamp(person.last_login_time)
             record["last_client_version"] = person.client_version
         record.update(
             group_ids=list(person.group_ids),
@@ -454,37 +242,37 @@ class Account:
         record.update(
             account_id=self.account_id,
             account_number=self.account_number,
-            role_name=_ROLES[person.role_id],
+            role_name=ROLES[person.role_id],
             use_pmi=False,
             language="en-US",
             job_title=person.job_title,
             location=person.location,
-            company=_COMPANY,
-            cluster=_CLUSTER,
+            company=COMPANY,
+            cluster=CLUSTER,
             login_types=[100],
         )
         if person.status != "pending":
-            record["personal_meeting_url"] = f"{_JOIN_HOST}/j/{person.pmi}"
+            record["personal_meeting_url"] = f"{WEB_HOST}/j/{person.pmi}"
             record["jid"] = f"{person.id.lower()}@xmpp.zoom.us"
         return record
 
-    def _make_person(self, index: int) -> _Person:
+    def _make_person(self, index: int) -> Person:
         if not 0 <= index < self.user_count:
             raise IndexError(index)
-        draw = _Draw("zoom-fake", self.spec.seed, "user", index)
-        first_name = draw.pick(_FIRST_NAMES)
-        last_name = draw.pick(_LAST_NAMES)
+        draw = Draw("zoom-fake", self.spec.seed, "user", index)
+        first_name = draw.pick(FIRST_NAMES)
+        last_name = draw.pick(LAST_NAMES)
         if index == 0:
             role_id = "0"
         else:
             role_id = "1" if draw.chance(0.1) else "2"
-        created = REFERENCE_TIME - timedelta(
+        created = self.anchor - timedelta(
             days=draw.between(60, 1500), seconds=draw.below(86_400)
         )
-        last_login = REFERENCE_TIME - timedelta(
+        last_login = self.anchor - timedelta(
             days=draw.between(0, 30), seconds=draw.below(86_400)
         )
-        return _Person(
+        return Person(
             index=index,
             status=self.status_of(index),
             id=self._user_id(index),
@@ -494,35 +282,32 @@ class Account:
             type=2 if index == 0 or draw.chance(0.7) else 1,
             role_id=role_id,
             pmi=self._pmis.encode(index),
-            timezone=draw.pick(_TIMEZONES),
-            dept=draw.pick(_DEPARTMENTS),
-            job_title=draw.pick(_JOB_TITLES),
-            location=draw.pick(_LOCATIONS),
-            client_version=draw.pick(_CLIENT_VERSIONS),
+            timezone=draw.pick(TIMEZONES),
+            dept=draw.pick(DEPARTMENTS),
+            job_title=draw.pick(JOB_TITLES),
+            location=draw.pick(LOCATIONS),
+            client_version=draw.pick(CLIENT_VERSIONS),
             user_created_at=created,
             last_login_time=max(last_login, created),
-            group_ids=self._pick_groups(draw, index, b"group"),
-            im_group_ids=self._pick_groups(draw, index, b"im-group"),
+            group_ids=self._pick_groups(draw, index, b"group", self.spec.groups),
+            im_group_ids=self._pick_groups(draw, index, b"im-group", _IM_GROUP_COUNT),
         )
 
-    def _pick_groups(self, draw: _Draw, index: int, kind: bytes) -> tuple[str, ...]:
+    def _pick_groups(
+        self, draw: Draw, index: int, kind: bytes, total: int
+    ) -> tuple[str, ...]:
         """Return the ids of the groups a user belongs to; the owner is in one."""
         if self.status_of(index) == "pending":
             return ()
         count = 1 if index == 0 else draw.pick((0, 0, 1, 1, 2))
-        first = draw.below(_GROUP_COUNT)
-        positions = sorted({(first + step) % _GROUP_COUNT for step in range(count)})
-        return tuple(self._opaque_id(kind, position) for position in positions)
+        first = draw.below(total)
+        if total == 0:
+            return ()
+        positions = sorted({(first + step) % total for step in range(count)})
+        return tuple(self.opaque_id(kind, position) for position in positions)
 
     def _user_id(self, index: int) -> str:
-        return self._opaque_id(b"user-id", index)
-
-    def _opaque_id(self, kind: bytes, index: int) -> str:
-        """Return a 22-character id in Zoom's style, e.g. "KDcuGIm1QgePTO8WbOqwIQ"."""
-        digest = hashlib.blake2b(
-            index.to_bytes(8, "big"), key=self._key, person=kind, digest_size=16
-        ).digest()
-        return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+        return self.opaque_id(b"user-id", index)
 
     def _build_user_index(self) -> dict[str, int]:
         index: dict[str, int] = {}
@@ -532,6 +317,60 @@ class Account:
                 index[person.id] = position
             index[person.email] = position
         return index
+
+    # Groups
+
+    @property
+    def groups(self) -> list[dict[str, Any]]:
+        """Every group as ``GET /groups`` lists it, with its member count."""
+        members = self._group_members()
+        return [
+            {
+                "id": group_id,
+                "name": _group_name(position),
+                "total_members": len(members[group_id]),
+            }
+            for position, group_id in enumerate(members)
+        ]
+
+    def group_members(self, group_id: str) -> list[dict[str, Any]] | None:
+        """Return a group's members as ``GET /groups/{groupId}/members`` lists them.
+
+        Members are the users whose ``group_ids`` name the group, in user
+        order. Returns None when no group has this id.
+        """
+        indexes = self.group_member_indexes(group_id)
+        if indexes is None:
+            return None
+        return [self.member_record(index) for index in indexes]
+
+    def group_member_indexes(self, group_id: str) -> list[int] | None:
+        """Return the user indexes of a group's members, or None for no group."""
+        return self._group_members().get(group_id)
+
+    def member_record(self, index: int) -> dict[str, Any]:
+        """Return a user as ``GET /groups/{groupId}/members`` lists it."""
+        person = self.person(index)
+        return {
+            "id": person.id,
+            "email": person.email,
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "type": person.type,
+        }
+
+    def _group_members(self) -> dict[str, list[int]]:
+        with self._index_lock:
+            if self._members is None:
+                members: dict[str, list[int]] = {
+                    self.opaque_id(b"group", position): []
+                    for position in range(self.spec.groups)
+                }
+                for index in range(self.user_count):
+                    for group_id in self.person(index).group_ids:
+                        members[group_id].append(index)
+                self._members = members
+            return self._members
 
     # Meetings
 
@@ -548,186 +387,291 @@ class Account:
         Raises:
             KeyError: No user has this id or email.
         """
-        index = self.find_user(user_id)
-        if index is None:
-            raise KeyError(user_id)
+        index = self._index_of(user_id)
         return [self.meeting_record(plan) for plan in self.meeting_plans(index)]
 
     def meeting_plans(self, index: int) -> list[MeetingPlan]:
         """Return the plans of the user's scheduled meetings, in listing order."""
-        if not self.hosts_meetings(index):
-            return []
-        return [
-            self._plan_meeting(index, position)
-            for position in range(self.spec.meetings_per_user)
-        ]
+        return self.timeline.plans(MEETING, index)
 
     def meeting_record(self, plan: MeetingPlan) -> dict[str, Any]:
         """Return a meeting as ``GET /users/{userId}/meetings`` lists it."""
-        person = self._person(plan.user)
-        count = len(plan.instance_starts)
-        # A one-time meeting that took place keeps its instance's UUID; a series
-        # shows the UUID of its next instance.
-        current = count - 1 if plan.type == 2 and count else count
-        record: dict[str, Any] = {
-            "uuid": self.instance_uuid(plan.number, current),
-            "id": plan.id,
-            "host_id": person.id,
-            "topic": plan.topic,
-            "type": plan.type,
-        }
-        if plan.start_time is not None:
-            record["start_time"] = _timestamp(plan.start_time)
-        record.update(duration=plan.duration, timezone=person.timezone)
-        if plan.agenda:
-            record["agenda"] = plan.agenda
-        record.update(
-            created_at=_timestamp(plan.created_at),
-            join_url=f"{_JOIN_HOST}/j/{plan.id}",
-        )
-        return record
+        return records.meeting_record(self, plan)
 
-    def _plan_meeting(self, user: int, position: int) -> MeetingPlan:
-        draw = _Draw("zoom-fake", self.spec.seed, "meeting", user, position)
-        number = user * self.spec.meetings_per_user + position
-        showcase = number == 0
-        meeting_type = 8 if showcase else _pick_meeting_type(draw)
-        time_of_day = timedelta(hours=draw.between(13, 22), minutes=draw.pick((0, 30)))
-        start: datetime | None
-        if meeting_type == 2:
-            start = REFERENCE_TIME + timedelta(days=draw.between(-45, 20)) + time_of_day
-            starts = (start,) if start < REFERENCE_TIME else ()
-        elif meeting_type == 8:
-            weeks = _SHOWCASE_WEEKS if showcase else draw.between(1, 6)
-            first = REFERENCE_TIME - timedelta(weeks=weeks) + time_of_day
-            starts = tuple(first + timedelta(weeks=week) for week in range(weeks))
-            start = first + timedelta(weeks=weeks)
-        else:
-            days = sorted({draw.between(1, 60) for _ in range(draw.between(1, 3))})
-            starts = tuple(
-                REFERENCE_TIME - timedelta(days=day) + time_of_day
-                for day in reversed(days)
-            )
-            start = None
-        earliest = starts[0] if starts else REFERENCE_TIME
-        created = earliest - timedelta(days=draw.between(1, 30), hours=draw.below(12))
-        return MeetingPlan(
-            user=user,
-            number=number,
-            id=self._meeting_ids.encode(number),
-            type=meeting_type,
-            topic=f"{self._person(user).dept} {draw.pick(_TOPICS).lower()}",
-            agenda=draw.pick(_AGENDAS),
-            duration=draw.pick((30, 45, 60, 60, 90)),
-            created_at=created,
-            start_time=start,
-            instance_starts=starts,
-        )
+    def webinars_for(self, user_id: str) -> list[dict[str, Any]]:
+        """Return the webinars ``GET /users/{userId}/webinars`` lists for a user.
 
-    def _plan_by_number(self, number: int) -> MeetingPlan | None:
-        per_user = self.spec.meetings_per_user
-        if per_user == 0:
-            return None
-        user, position = divmod(number, per_user)
-        if user >= self.user_count or not self.hosts_meetings(user):
-            return None
-        return self._plan_meeting(user, position)
+        Raises:
+            KeyError: No user has this id or email.
+        """
+        index = self._index_of(user_id)
+        plans = self.timeline.plans(WEBINAR, index)
+        return [records.webinar_record(self, plan) for plan in plans]
 
     # Past meetings
 
     @property
     def past_meetings(self) -> PastMeetings:
-        """Past meeting instances by UUID, built on access."""
+        """Ended meeting instances by UUID, built on access."""
         return PastMeetings(self)
 
     def instance_uuid(self, number: int, instance: int) -> str:
         """Return the UUID of instance ``instance`` of meeting ``number``."""
-        uuid = self._uuids.encode(number, instance)
-        if number == 0 and instance < len(_UUID_FORMS):
-            return _shape_uuid(uuid, _UUID_FORMS[instance])
-        return uuid
+        return self.timeline.uuid(MEETING, number, instance)
 
     def past_meeting(self, uuid: str) -> dict[str, Any] | None:
-        """Return the past meeting instance with this UUID, or None."""
-        location = self._uuids.decode(uuid)
-        if location is None:
-            location = self._showcase_location(uuid)
-        if location is None:
+        """Return the ended meeting instance with this UUID, or None."""
+        found = self.timeline.find(MEETING, uuid)
+        if found is None or not found.has_ended(self.now()):
             return None
-        number, instance = location
-        plan = self._plan_by_number(number)
-        if plan is None or instance >= len(plan.instance_starts):
-            return None
-        # A reshaped showcase UUID also has an unshaped twin that decodes; only the
-        # published form names the instance.
-        if self.instance_uuid(number, instance) != uuid:
-            return None
-        return self.past_meeting_record(plan, instance)
+        return records.past_meeting_record(self, found)
 
     def latest_past_meeting(self, meeting_id: int) -> dict[str, Any] | None:
-        """Return the latest past instance of the meeting with this numeric id."""
-        number = self._meeting_ids.decode(meeting_id)
-        plan = None if number is None else self._plan_by_number(number)
-        if plan is None or not plan.instance_starts:
-            return None
-        return self.past_meeting_record(plan, len(plan.instance_starts) - 1)
-
-    def past_meeting_record(self, plan: MeetingPlan, instance: int) -> dict[str, Any]:
-        """Return a past instance as ``GET /past_meetings/{meetingId}`` returns it."""
-        person = self._person(plan.user)
-        draw = _Draw(
-            "zoom-fake", self.spec.seed, "instance", plan.user, plan.number, instance
-        )
-        start = plan.instance_starts[instance] + timedelta(seconds=draw.below(300))
-        duration = max(1, plan.duration + draw.between(-15, 15))
-        participants = 1 if draw.chance(0.05) else draw.between(2, 25)
-        attended = participants * duration * draw.between(60, 100) // 100
-        return {
-            "uuid": self.instance_uuid(plan.number, instance),
-            "id": plan.id,
-            "host_id": person.id,
-            "type": plan.type,
-            "topic": plan.topic,
-            "user_name": f"{person.first_name} {person.last_name}",
-            "user_email": person.email,
-            "start_time": _timestamp(start),
-            "end_time": _timestamp(start + timedelta(minutes=duration)),
-            "duration": duration,
-            "total_minutes": max(attended, duration),
-            "participants_count": participants,
-            "dept": person.dept,
-            "source": "Zoom",
-            "has_meeting_summary": draw.chance(0.1),
-        }
+        """Return the latest ended instance of the meeting with this numeric id."""
+        plan = self.timeline.plan_by_id(MEETING, meeting_id)
+        ended = [] if plan is None else self.timeline.ended(plan, self.now())
+        return records.past_meeting_record(self, ended[-1]) if ended else None
 
     def iter_past_meeting_uuids(self) -> Iterator[str]:
-        """Yield the UUID of every past instance, host by host."""
-        for user in range(self.user_count):
-            for plan in self.meeting_plans(user):
-                for instance in range(len(plan.instance_starts)):
-                    yield self.instance_uuid(plan.number, instance)
+        """Yield the UUID of every ended meeting instance, host by host."""
+        now = self.now()
+        timeline = self.timeline
+        for plan in timeline.iter_plans(MEETING):
+            for index in range(len(plan.starts)):
+                if timeline.timing(plan, index).end <= now:
+                    yield timeline.uuid(MEETING, plan.number, index)
 
     def past_meeting_count(self) -> int:
-        """Return the number of past instances in the account."""
-        with self._index_lock:
-            if self._past_meeting_count is None:
-                self._past_meeting_count = sum(
-                    1 for _ in self.iter_past_meeting_uuids()
-                )
-            return self._past_meeting_count
+        """Return the number of ended meeting instances in the account."""
+        return sum(1 for _ in self.iter_past_meeting_uuids())
 
-    def _showcase_location(self, uuid: str) -> tuple[int, int] | None:
-        for instance in range(len(_UUID_FORMS)):
-            if self.instance_uuid(0, instance) == uuid:
-                return 0, instance
+    # Helpers for tests: what the report and recording routes serve
+
+    def instances_for(self, user_id: str) -> list[dict[str, Any]]:
+        """Return a host's ended meeting instances, oldest first.
+
+        The records have the shape ``GET /report/users/{userId}/meetings``
+        lists, with no date filter applied.
+
+        Raises:
+            KeyError: No user has this id or email.
+        """
+        index = self._index_of(user_id)
+        now = self.now()
+        ended = [
+            instance
+            for plan in self.meeting_plans(index)
+            for instance in self.timeline.ended(plan, now)
+        ]
+        ended.sort(key=lambda instance: (instance.start, instance.uuid))
+        return [records.report_meeting_record(self, item) for item in ended]
+
+    def participants_for(self, uuid: str) -> list[dict[str, Any]]:
+        """Return the participant rows of an ended meeting or webinar instance.
+
+        The rows have the shape of ``GET /report/meetings/{meetingId}/participants``
+        without ``registrant_id``, ordered by join time. An instance the host
+        attended alone has none.
+
+        Raises:
+            KeyError: No ended instance has this UUID.
+        """
+        instance = self.ended_instance(uuid)
+        if instance is None:
+            raise KeyError(uuid)
+        rows = self.timeline.participants(instance)
+        for row in rows:
+            del row["registrant_id"]
+        return rows
+
+    def ended_instance(self, uuid: str) -> Instance | None:
+        """Return the ended meeting or webinar instance with this UUID, or None."""
+        for kind in (MEETING, WEBINAR):
+            found = self.timeline.find(kind, uuid)
+            if found is not None:
+                return found if found.has_ended(self.now()) else None
         return None
 
-    def _subkey(self, purpose: bytes) -> bytes:
-        return hashlib.blake2b(purpose, key=self._key, digest_size=32).digest()
+    def recordings_for(self, user_id: str) -> list[dict[str, Any]]:
+        """Return a host's cloud recordings of ended meetings, newest first.
+
+        The records have the shape ``GET /users/{userId}/recordings`` lists,
+        with no date filter applied.
+
+        Raises:
+            KeyError: No user has this id or email.
+        """
+        index = self._index_of(user_id)
+        return [
+            records.recording_record(self, instance)
+            for instance in self.recorded_instances(index, None)
+        ]
+
+    def recorded_instances(
+        self, index: int, window: DateRange | None
+    ) -> list[Instance]:
+        """Return the user's recorded ended instances, newest first.
+
+        Args:
+            index: The host's index.
+            window: Keep only instances that ended within it; None keeps all.
+        """
+        now = self.now()
+        found = [
+            instance
+            for plan in self.meeting_plans(index)
+            for instance in self.timeline.ended(plan, now)
+            if instance.recorded and (window is None or window.contains(instance.end))
+        ]
+        found.sort(key=lambda instance: (instance.start, instance.uuid), reverse=True)
+        return found
+
+    def first_only_attended_series(self) -> dict[str, Any]:
+        """Return the owner's weekly meeting whose first instance alone had guests.
+
+        Its four instances before the anchor have all ended. The first has
+        participants, among them an account user who rejoins and a guest. In
+        the others the host was alone, so their participant reports are empty.
+
+        Returns:
+            ``{"id": meeting id, "host_id": owner id, "uuids": [...]}`` with the
+            UUIDs of the ended instances, oldest first.
+
+        Raises:
+            LookupError: ``meetings_per_user`` is below 2, so the series does
+                not exist.
+        """
+        plan = self.timeline.plan(MEETING, SPARSE_SHOWCASE)
+        if plan is None or not self.timeline.is_sparse_showcase(MEETING, plan.number):
+            message = (
+                "The account has no such series; set meetings_per_user to 2 or more"
+            )
+            raise LookupError(message)
+        ended = self.timeline.ended(plan, self.now())
+        return {
+            "id": plan.id,
+            "host_id": self.person(plan.user).id,
+            "uuids": [instance.uuid for instance in ended],
+        }
+
+    def past_instances(
+        self, series_id: int, kind: str = MEETING
+    ) -> list[dict[str, Any]]:
+        """Return the ended instances of a meeting or webinar series, oldest first.
+
+        Args:
+            series_id: The numeric meeting or webinar id.
+            kind: "meeting" or "webinar".
+
+        Returns:
+            ``{"uuid", "start_time"}`` dicts, as ``GET /past_meetings/{id}/instances``
+            lists them without its 15-month limit.
+
+        Raises:
+            KeyError: No series of this kind has this id.
+        """
+        plan = self.timeline.plan_by_id(kind, series_id)
+        if plan is None:
+            raise KeyError(series_id)
+        ended = self.timeline.ended(plan, self.now())
+        return [records.instance_summary(instance) for instance in ended]
+
+    def next_ending_meeting(self) -> dict[str, Any] | None:
+        """Return the meeting instance that ends next after the current time.
+
+        Advancing the clock to its end reveals it in the reports. Returns None
+        when no instance ends later.
+
+        Returns:
+            ``{"uuid", "host_id", "end_time"}``, the time as ISO 8601 UTC.
+        """
+        now = self.now()
+        pending = [
+            instance
+            for plan in self.timeline.iter_plans(MEETING)
+            for instance in self.timeline.instances(plan)
+            if not instance.has_ended(now)
+        ]
+        if not pending:
+            return None
+        instance = min(pending, key=lambda item: (item.end, item.uuid))
+        return {
+            "uuid": instance.uuid,
+            "host_id": self.person(instance.plan.user).id,
+            "end_time": timestamp(instance.end),
+        }
+
+    def activity_logs(self, first: date, last: date) -> list[dict[str, Any]]:
+        """Return the sign-in and sign-out events of ``first``..``last``.
+
+        Events after the current time are left out; the newest come first, and
+        events of one second keep a fixed order.
+        """
+        now = self.now()
+        return [
+            event
+            for day in _days_newest_first(first, last)
+            for event in activity.sign_in_events(self, day, now)
+        ]
+
+    def operation_logs(
+        self, first: date, last: date, category: str = "all"
+    ) -> list[dict[str, Any]]:
+        """Return the operation logs of ``first``..``last``, newest first.
+
+        Args:
+            first: First UTC date.
+            last: Last UTC date.
+            category: A ``category_type``, or "all".
+        """
+        now = self.now()
+        return [
+            event
+            for day in _days_newest_first(first, last)
+            for event in activity.operation_events(self, day, now)
+            if category in ("all", event["category_type"])
+        ]
+
+    def daily_report(
+        self, year: int, month: int, group_id: str | None = None
+    ) -> dict[str, Any]:
+        """Return ``GET /report/daily`` for a month, days up to today only.
+
+        The month is not checked against the six-month window the route
+        enforces. See :meth:`Usage.daily_report`.
+        """
+        return self.usage.daily_report(year, month, group_id)
+
+    def report_instances(
+        self, index: int, window: DateRange, kind: str = "past"
+    ) -> list[Instance]:
+        """Return a host's ended instances that started within ``window``.
+
+        Args:
+            index: The host's index.
+            window: Dates the start must fall on.
+            kind: "past" for all, "pastOne" for those the host attended alone.
+        """
+        now = self.now()
+        found = [
+            instance
+            for plan in self.meeting_plans(index)
+            for instance in self.timeline.ended(plan, now)
+            if window.contains(instance.start)
+            and (kind != "pastOne" or instance.people == 1)
+        ]
+        found.sort(key=lambda instance: (instance.start, instance.uuid))
+        return found
+
+    def _index_of(self, user_id: str) -> int:
+        index = self.find_user(user_id)
+        if index is None:
+            raise KeyError(user_id)
+        return index
 
 
 class PastMeetings(Mapping[str, dict[str, Any]]):
-    """A read-only mapping of past meeting UUID to record, built on access."""
+    """A read-only mapping of ended meeting UUID to record, built on access."""
 
     def __init__(self, account: Account) -> None:
         self._account = account
@@ -743,3 +687,21 @@ class PastMeetings(Mapping[str, dict[str, Any]]):
 
     def __len__(self) -> int:
         return self._account.past_meeting_count()
+
+
+def _days_newest_first(first: date, last: date) -> Iterator[date]:
+    day = last
+    while day >= first:
+        yield day
+        day -= timedelta(days=1)
+
+
+def _group_name(position: int) -> str:
+    name = DEPARTMENTS[position % len(DEPARTMENTS)]
+    cycle = position // len(DEPARTMENTS)
+    return name if cycle == 0 else f"{name} {cycle + 1}"
+
+
+def _day_start(seconds: float) -> datetime:
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
+    return midnight(moment.date())

@@ -16,13 +16,17 @@ import json
 import math
 import secrets
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from zoom_fake.base import ApiError
 
 DEFAULT_PAGE_SIZE = 30
+# Pagination fields of a list envelope; some routes send only a few of them.
+PAGE_FIELDS = (
+    "page_count", "page_number", "page_size", "total_records", "next_page_token",
+)  # fmt: skip
 
 _NONCE_SIZE = 6
 _TAG_SIZE = 12
@@ -141,7 +145,13 @@ class Page:
     tokens: PageTokens
 
     def envelope(
-        self, key: str, total: int, fetch: Callable[[int, int], list[Any]]
+        self,
+        key: str,
+        total: int,
+        fetch: Callable[[int, int], list[Any]],
+        *,
+        fields: Collection[str] = PAGE_FIELDS,
+        extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Build Zoom's list envelope around one page of records.
 
@@ -150,22 +160,29 @@ class Page:
             total: Number of records across all pages.
             fetch: Returns the records from a start index up to a stop index;
                 it is called only for this page, so records are built lazily.
+            fields: The pagination fields the route's envelope has.
+            extra: Fields that go before the pagination fields, such as the
+                "from" and "to" of a report.
 
         Returns:
-            The response body with page_count, page_number, page_size,
-            total_records, next_page_token ("" on the last page) and the list.
+            The response body with ``extra``, the pagination ``fields`` among
+            page_count, page_number, page_size, total_records and
+            next_page_token ("" on the last page), and the list.
         """
         stop = min(self.offset + self.size, total)
         records = fetch(self.offset, stop) if self.offset < total else []
         next_token = self.tokens.issue(self.binding, stop) if stop < total else ""
-        return {
+        paging = {
             "page_count": math.ceil(total / self.size),
             "page_number": self.offset // self.size + 1,
             "page_size": self.size,
             "total_records": total,
             "next_page_token": next_token,
-            key: records,
         }
+        body = dict(extra or {})
+        body.update((name, value) for name, value in paging.items() if name in fields)
+        body[key] = records
+        return body
 
 
 def binding_for(method: str, path: str, query: Mapping[str, str]) -> str:

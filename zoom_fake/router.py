@@ -16,14 +16,14 @@ writing one handler and decorating it::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
 from zoom_fake.account import Account
 from zoom_fake.base import ApiError, Response
-from zoom_fake.paging import Page
+from zoom_fake.paging import PAGE_FIELDS, Page
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class ApiRequest:
         params: Path parameters by template name, still percent-encoded.
         account: The generated account.
         page: The requested page for list routes, else None.
+        plan: The account's plan: "free", "pro" or "business".
+        dashboards: Whether the Dashboard feature is enabled.
     """
 
     method: str
@@ -45,9 +47,17 @@ class ApiRequest:
     params: Mapping[str, str]
     account: Account
     page: Page | None = None
+    plan: str = "business"
+    dashboards: bool = True
 
     def envelope(
-        self, key: str, total: int, fetch: Callable[[int, int], list[Any]]
+        self,
+        key: str,
+        total: int,
+        fetch: Callable[[int, int], list[Any]],
+        *,
+        fields: Collection[str] = PAGE_FIELDS,
+        extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Build the list envelope of the requested page; see :meth:`Page.envelope`.
 
@@ -57,7 +67,7 @@ class ApiRequest:
         if self.page is None:
             message = f"{self.path} is not a list route; give it a page_size_max"
             raise RuntimeError(message)
-        return self.page.envelope(key, total, fetch)
+        return self.page.envelope(key, total, fetch, fields=fields, extra=extra)
 
 
 Handler = Callable[[ApiRequest], "dict[str, Any] | Response"]
@@ -98,11 +108,14 @@ class Route:
 
     @property
     def required_scopes(self) -> tuple[str, ...]:
-        """The scopes a 4711 error names: the granular admin scopes."""
+        """The scopes a 4711 error names: the granular admin scopes.
+
+        A route with no granular scopes names its classic scopes instead.
+        """
         admin = tuple(
             scope for scope in self.granular_scopes if scope.endswith(":admin")
         )
-        return admin or self.granular_scopes
+        return admin or self.granular_scopes or self.classic_scopes
 
     def match(self, path: str) -> dict[str, str] | None:
         """Return the raw path parameters if ``path`` fits the template, else None."""

@@ -41,6 +41,7 @@ DEMO_CLIENT_SECRET = "demo-secret-zoom-fake-not-for-real-use"
 
 TOKEN_PATH = "/oauth/token"
 MAX_BODY_BYTES = 1 << 20
+PLANS = ("free", "pro", "business")
 
 # Errors a client can cause by going away mid-response; they are not server bugs.
 _DISCONNECTS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
@@ -108,9 +109,15 @@ class FakeZoom:
             as the public attribute ``api_url``, which may be changed while the
             emulator runs.
         clock: Wall clock, in seconds since the epoch, for token and page-token
-            expiry.
+            expiry. It also sets the account's default anchor and decides which
+            meetings, recordings and log entries have happened.
         host: Address to listen on.
         port: Port to listen on; 0 picks a free one.
+        plan: The account's plan: "business" (the default), "pro" or "free".
+            Reports, recordings and groups respond with code 200 on "free",
+            and dashboards need "business".
+        dashboards: Whether the Dashboard feature is enabled; without it
+            ``/metrics/*`` answers code 200.
     """
 
     routes: RouteTable = ROUTES
@@ -131,11 +138,18 @@ class FakeZoom:
         clock: Callable[[], float] = time.time,
         host: str = "127.0.0.1",
         port: int = 0,
+        plan: str = "business",
+        dashboards: bool = True,
     ) -> None:
+        if plan not in PLANS:
+            message = f"plan must be one of {', '.join(PLANS)}; got {plan!r}"
+            raise ValueError(message)
         self.account_id = account_id
         self.client_id = client_id
         self.client_secret = client_secret
-        self.account = Account(account or AccountSpec(), account_id)
+        self.plan = plan
+        self.dashboards = dashboards
+        self.account = Account(account or AccountSpec(), account_id, clock=clock)
         self.latency = latency
         self._host = host
         self._port = port
@@ -369,6 +383,8 @@ class FakeZoom:
             params=params,
             account=self.account,
             page=page,
+            plan=self.plan,
+            dashboards=self.dashboards,
         )
 
     def _page(self, maximum: int, call: _Call, query: dict[str, str]) -> Page:
