@@ -30,7 +30,19 @@ import yaml
 from jobs.schedule import Schedule, ScheduleError, parse_timezone
 from zoom_auth.errors import ConfigurationError
 
-JOB_NAMES: tuple[str, ...] = ("users_me", "users", "meetings")
+JOB_NAMES: tuple[str, ...] = (
+    "users_me",
+    "users",
+    "meetings",
+    "meeting_instances",
+    "participants",
+    "webinars",
+    "recordings",
+    "daily_usage",
+    "activity_logs",
+    "operation_logs",
+    "groups",
+)
 """Every job, in the order a run executes them."""
 
 CONFIG_ENV_VAR = "ZOOM_ETL_CONFIG"
@@ -102,6 +114,14 @@ DEFAULT_SCHEDULES: dict[str, Schedule] = {
     "users_me": Schedule(interval=(("hours", 24.0),)),
     "users": Schedule(cron="0 */6 * * *"),
     "meetings": Schedule(interval=(("minutes", 30.0),)),
+    "meeting_instances": Schedule(interval=(("hours", 1.0),)),
+    "participants": Schedule(interval=(("hours", 1.0),)),
+    "webinars": Schedule(interval=(("hours", 6.0),)),
+    "recordings": Schedule(interval=(("hours", 1.0),)),
+    "daily_usage": Schedule(interval=(("hours", 6.0),)),
+    "activity_logs": Schedule(interval=(("hours", 1.0),)),
+    "operation_logs": Schedule(interval=(("hours", 1.0),)),
+    "groups": Schedule(cron="0 */6 * * *"),
 }
 """Schedule of each job when config.yaml gives none."""
 

@@ -15,15 +15,12 @@ from typing import Any
 from jobs import state, store
 from jobs.base import JobContext
 from jobs.meetings import fetch_user_ids
+from jobs.plan import JOB_ENDING_ERRORS, fail_resource, run_plan_gated
 from jobs.sync import normalise_timestamps, sync_start
 from jobs.windows import month_windows, months_back, utc_date
 from zoom_auth import (
     APIError,
-    AuthenticationError,
-    ConfigurationError,
-    DailyLimitError,
     SkippableError,
-    StopRequested,
     TransientError,
     ZoomSession,
 )
@@ -36,14 +33,6 @@ PARTICIPANTS_JOB = "participants"
 
 # Zoom's meeting reports cover the recent six months.
 REPORT_MONTHS = 6
-
-# Errors that end a job rather than one resource.
-JOB_ENDING_ERRORS = (
-    DailyLimitError,
-    StopRequested,
-    ConfigurationError,
-    AuthenticationError,
-)
 
 
 def fetch_report_meetings(
@@ -95,13 +84,31 @@ def participant_row(record: dict[str, Any], meeting_uuid: str) -> dict[str, Any]
     return row
 
 
+def duration_seconds(text: object) -> int | None:
+    """Convert a dashboard duration such as "01:02:03" or "56:07" to seconds."""
+    if not isinstance(text, str) or not text:
+        return None
+    seconds = 0
+    for part in text.split(":"):
+        seconds = seconds * 60 + int(part)
+    return seconds
+
+
 def meeting_instances(ctx: JobContext) -> None:
     """Save every ended meeting instance of every active and inactive host.
 
     Each host has its own cursor. A window's rows are committed before the
     host's cursor moves to the window's end, so a failed window is fetched
-    again by the next run.
+    again by the next run. With ``sync.dashboards`` the instances come from
+    the account-wide dashboard instead, with one cursor.
     """
+    if ctx.config.sync.dashboards:
+        run_plan_gated(ctx, INSTANCES_JOB, _instances_from_dashboard)
+    else:
+        run_plan_gated(ctx, INSTANCES_JOB, _instances_from_reports)
+
+
+def _instances_from_reports(ctx: JobContext) -> None:
     today = utc_date(ctx.started_at)
     retention = months_back(today, REPORT_MONTHS)
     for user_id in fetch_user_ids(ctx.session):
@@ -123,12 +130,45 @@ def meeting_instances(ctx: JobContext) -> None:
         except JOB_ENDING_ERRORS:
             raise
         except (TransientError, APIError) as exc:
-            ctx.result.fail(resource, exc)
+            fail_resource(ctx, resource, exc)
         else:
             ctx.result.succeed()
 
 
+def _instances_from_dashboard(ctx: JobContext) -> None:
+    """Save ended instances from GET /metrics/meetings?type=past, month by month.
+
+    The dashboard gives the host's email rather than an ID, and its
+    ``duration`` is an "hh:mm:ss" string, stored in seconds.
+    """
+    today = utc_date(ctx.started_at)
+    start = sync_start(ctx, INSTANCES_JOB, months_back(today, REPORT_MONTHS))
+    host_ids = dict(ctx.db.execute("select lower(email), id from users").fetchall())
+    for window in month_windows(utc_date(start), today):
+        pages = ctx.session.paginate(
+            "/metrics/meetings", "meetings", {"type": "past", **window.params}
+        )
+        for page in pages:
+            rows = []
+            for record in page.records:
+                row = normalise_timestamps(record)
+                row["duration"] = duration_seconds(record.get("duration"))
+                email = str(record.get("email") or "").lower()
+                row["host_id"] = host_ids.get(email)
+                rows.append(row)
+            ctx.result.rows += store.upsert(
+                ctx.db, "meeting_instances", rows, pk="uuid"
+            )
+        reached = min(window.end, ctx.started_at)
+        state.advance_cursor(ctx.db, INSTANCES_JOB, reached)
+
+
 def participants(ctx: JobContext) -> None:
+    """Save the participants of each stored meeting instance that needs them."""
+    run_plan_gated(ctx, PARTICIPANTS_JOB, _sync_participants)
+
+
+def _sync_participants(ctx: JobContext) -> None:
     """Save the participants of each stored meeting instance that needs them.
 
     That is every instance not fetched yet, plus those that ended after the
@@ -154,7 +194,7 @@ def participants(ctx: JobContext) -> None:
         except (TransientError, APIError) as exc:
             ended = state.parse_utc(end_time) if end_time else ctx.started_at
             earliest_failure = min(earliest_failure or ended, ended)
-            ctx.result.fail(resource, exc)
+            fail_resource(ctx, resource, exc)
             continue
         ctx.result.succeed()
         rows = [participant_row(r, uuid) for r in records]

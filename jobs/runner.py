@@ -18,11 +18,17 @@ import structlog
 from sqlite_utils import Database
 
 from jobs import logs, store
+from jobs.activity import activity_logs, operation_logs
 from jobs.base import Job, JobContext, JobResult
 from jobs.config import Config
+from jobs.groups import groups
+from jobs.instances import meeting_instances, participants
 from jobs.lock import RunLock
 from jobs.meetings import meetings
+from jobs.recordings import recordings
+from jobs.usage import daily_usage
 from jobs.users import users, users_me
+from jobs.webinars import webinars
 from zoom_auth import (
     Backoff,
     Token,
@@ -38,6 +44,14 @@ JOBS: dict[str, Job] = {
     "users_me": users_me,
     "users": users,
     "meetings": meetings,
+    "meeting_instances": meeting_instances,
+    "participants": participants,
+    "webinars": webinars,
+    "recordings": recordings,
+    "daily_usage": daily_usage,
+    "activity_logs": activity_logs,
+    "operation_logs": operation_logs,
+    "groups": groups,
 }
 
 # When jobs of one invocation end differently, the exit code is the first of

@@ -167,6 +167,167 @@ def create_meeting_instances(db: Database) -> None:
     )
 
 
+@migrations()
+def create_webinars(db: Database) -> None:
+    """Create ``webinars``, ``webinar_instances`` and ``webinar_participants``."""
+    db["webinars"].create(
+        {
+            "id": int,
+            "uuid": str,
+            "host_id": str,
+            "topic": str,
+            "type": int,
+            "start_time": str,
+            "duration": int,
+            "timezone": str,
+            "created_at": str,
+            "join_url": str,
+            "agenda": str,
+        },
+        pk="id",
+        foreign_keys=[("host_id", "users", "id")],
+    )
+    db["webinars"].create_index(["host_id"])
+    db["webinars"].create_index(["start_time"])
+    db["webinar_instances"].create(
+        {"uuid": str, "webinar_id": int, "start_time": str},
+        pk="uuid",
+        foreign_keys=[("webinar_id", "webinars", "id")],
+    )
+    db["webinar_instances"].create_index(["webinar_id"])
+    db["webinar_instances"].create_index(["start_time"])
+    db["webinar_participants"].create(
+        {
+            "webinar_uuid": str,
+            "participant_key": str,
+            "join_time": str,
+            "id": str,
+            "user_id": str,
+            "name": str,
+            "user_email": str,
+            "leave_time": str,
+            "duration": int,
+        },
+        pk=("webinar_uuid", "participant_key", "join_time"),
+        foreign_keys=[("webinar_uuid", "webinar_instances", "uuid")],
+    )
+    db["webinar_participants"].create_index(["webinar_uuid"])
+    db["webinar_participants"].create_index(["join_time"])
+    db["_webinar_participants_fetched"].create(
+        {"webinar_uuid": str, "fetched_at": str}, pk="webinar_uuid"
+    )
+
+
+@migrations()
+def create_recordings(db: Database) -> None:
+    """Create ``recordings`` (one per meeting instance) and ``recording_files``."""
+    db["recordings"].create(
+        {
+            "uuid": str,
+            "id": int,
+            "account_id": str,
+            "host_id": str,
+            "topic": str,
+            "type": str,
+            "start_time": str,
+            "duration": int,
+            "total_size": int,
+            "recording_count": int,
+        },
+        pk="uuid",
+        foreign_keys=[("host_id", "users", "id")],
+    )
+    for column in ("id", "host_id", "start_time"):
+        db["recordings"].create_index([column])
+    db["recording_files"].create(
+        {
+            "id": str,
+            "recording_uuid": str,
+            "meeting_id": str,
+            "recording_start": str,
+            "recording_end": str,
+            "file_type": str,
+            "file_extension": str,
+            "file_size": int,
+            "recording_type": str,
+            "status": str,
+        },
+        pk="id",
+        foreign_keys=[("recording_uuid", "recordings", "uuid")],
+    )
+    db["recording_files"].create_index(["recording_uuid"])
+    db["recording_files"].create_index(["recording_start"])
+
+
+@migrations()
+def create_daily_usage(db: Database) -> None:
+    """Create ``daily_usage``: the account's usage report, one row per date."""
+    db["daily_usage"].create(
+        {
+            "date": str,
+            "new_users": int,
+            "meetings": int,
+            "participants": int,
+            "meeting_minutes": int,
+        },
+        pk="date",
+    )
+
+
+@migrations()
+def create_audit_logs(db: Database) -> None:
+    """Create ``activity_logs`` and ``operation_logs``, keyed by hash and occurrence."""
+    db["activity_logs"].create(
+        {
+            "record_hash": str,
+            "occurrence": int,
+            "time": str,
+            "email": str,
+            "type": str,
+            "ip_address": str,
+            "client_type": str,
+            "version": str,
+        },
+        pk=("record_hash", "occurrence"),
+    )
+    db["activity_logs"].create_index(["time"])
+    db["activity_logs"].create_index(["email"])
+    db["operation_logs"].create(
+        {
+            "record_hash": str,
+            "occurrence": int,
+            "time": str,
+            "operator": str,
+            "category_type": str,
+            "action": str,
+            "operation_detail": str,
+        },
+        pk=("record_hash", "occurrence"),
+    )
+    db["operation_logs"].create_index(["time"])
+    db["operation_logs"].create_index(["operator"])
+
+
+@migrations()
+def create_groups(db: Database) -> None:
+    """Create ``groups`` and ``group_members``, keyed by group and user ID."""
+    db["groups"].create({"id": str, "name": str, "total_members": int}, pk="id")
+    db["group_members"].create(
+        {
+            "group_id": str,
+            "id": str,
+            "email": str,
+            "first_name": str,
+            "last_name": str,
+            "type": int,
+        },
+        pk=("group_id", "id"),
+        foreign_keys=[("group_id", "groups", "id"), ("id", "users", "id")],
+    )
+    db["group_members"].create_index(["group_id"])
+    db["group_members"].create_index(["id"])
+
+
 def apply(db: Database) -> None:
     """Bring a database's schema up to date; does nothing when it is current."""
     migrations.apply(db)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from jobs.config import JOB_NAMES
 from jobs.lock import RunLock
 from tests.conftest import REPO_ROOT, cli_env, zoom_etl_command
 from zoom_fake import AccountSpec, FakeZoom, Fault
@@ -80,9 +81,9 @@ def test_run_fills_database(account, tmp_path):
     assert db["pending_users"].count == 1
     assert db["meetings"].count > 0
     statuses = {r["job"]: r["status"] for r in db["_runs"].rows}
-    assert statuses == {"users_me": "ok", "users": "ok", "meetings": "ok"}
+    assert statuses == {name: "ok" for name in JOB_NAMES}
     finished = [e for e in events(done.stdout) if e["event"] == "job_finished"]
-    assert [e["job"] for e in finished] == ["users_me", "users", "meetings"]
+    assert [e["job"] for e in finished] == list(JOB_NAMES)
     for event in finished:
         assert {"rows", "requests", "skips", "duration_s", "status", "run_id"} <= set(
             event

@@ -104,7 +104,7 @@ def test_example_matches_dataclass_defaults() -> None:
 def test_example_lists_every_setting() -> None:
     document = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
 
-    assert set(document) == {"zoom", "database", "jobs", "scheduler"}
+    assert set(document) == {"zoom", "database", "jobs", "scheduler", "sync"}
     assert set(document["zoom"]) == {f.name for f in dataclasses.fields(ZoomSettings)}
     assert set(document["jobs"]) == set(JOB_NAMES)
     scheduler_keys = {f.name for f in dataclasses.fields(SchedulerSettings)}
@@ -447,10 +447,10 @@ def test_unknown_job_name(tmp_path: Path) -> None:
 
 
 def test_unknown_job_without_close_match(tmp_path: Path) -> None:
-    error = build_error({"zoom": zoom_section(), "jobs": {"webinars": {}}}, tmp_path)
+    error = build_error({"zoom": zoom_section(), "jobs": {"chat": {}}}, tmp_path)
 
-    assert error.key == "jobs.webinars"
-    assert "known jobs: users_me, users, meetings" in str(error)
+    assert error.key == "jobs.chat"
+    assert f"known jobs: {', '.join(JOB_NAMES)}" in str(error)
 
 
 # --- Types --------------------------------------------------------------------
@@ -573,7 +573,7 @@ def test_jobs_default_enabled(tmp_path: Path) -> None:
 
     config = build(data, tmp_path)
 
-    assert config.enabled_jobs() == ["users_me", "meetings"]
+    assert config.enabled_jobs() == [n for n in JOB_NAMES if n != "users"]
     assert config.jobs["users"] == JobSettings("users", enabled=False)
     assert set(config.jobs) == set(JOB_NAMES)
 

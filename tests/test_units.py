@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from jobs.config import SchedulerSettings, ZoomSettings
+from jobs.config import JOB_NAMES, SchedulerSettings, ZoomSettings
 from tests.conftest import REPO_ROOT, zoom_etl_command
 from zoom_fake import AccountSpec, FakeZoom
 
@@ -564,7 +564,7 @@ def test_cron_line_runs_jobs(account: FakeZoom, tmp_path: Path) -> None:
     (log_file,) = logs.iterdir()
     lines = [json.loads(line) for line in log_file.read_text().splitlines()]
     finished = [line["job"] for line in lines if line["event"] == "job_finished"]
-    assert finished == ["users_me", "users", "meetings"]
+    assert finished == list(JOB_NAMES)
     assert SECRET not in log_file.read_text()
     assert sqlite_utils.Database(install / "zoom.db")["users"].count == 5
 

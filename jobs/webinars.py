@@ -1,0 +1,320 @@
+"""The ``webinars`` job: webinars, their ended instances and who attended.
+
+Webinars need a paid add-on that Zoom grants per user. For a user without
+it, Zoom returns code 200 "Webinar plan is missing", so that user is skipped
+and counted, with one warning per run. When no user has the add-on, or Zoom
+returns "Only available for paid account", the job is disabled for the run
+and ``_runs.error`` records why.
+
+This module also contains what the other report jobs share: the plan checks
+and the errors that end a job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import structlog
+
+from jobs import state, store
+from jobs.base import JobContext
+from jobs.meetings import fetch_user_ids
+from jobs.plan import (
+    JOB_ENDING_ERRORS,
+    PLAN_CODE,
+    disable_job,
+    fail_resource,
+    run_plan_gated,
+)
+from jobs.sync import normalise_timestamps, sync_start
+from jobs.windows import months_back, utc_date
+from zoom_auth import (
+    APIError,
+    SkippableError,
+    TransientError,
+    ZoomError,
+    ZoomSession,
+)
+
+log = structlog.get_logger(__name__)
+
+WEBINARS_JOB = "webinars"
+
+# Primary key of ``webinar_participants``: one row per join, as in ``participants``.
+PARTICIPANT_KEY = ("webinar_uuid", "participant_key", "join_time")
+
+_WEBINAR_PLAN_TEXT = "webinar plan"
+
+# 400 code 12702: "Can not access a webinar a year ago."
+YEAR_OLD_CODE = 12702
+
+# Zoom's webinar participant reports reach back one year.
+REPORT_MONTHS = 12
+
+# Webinar type 5 is a one-time webinar. Types 6 and 9 are recurring.
+ONE_TIME_WEBINAR = 5
+
+_NOT_ENDED_TEXT = "not ended"
+
+
+def is_webinar_plan_missing(error: ZoomError) -> bool:
+    """Return whether Zoom rejected a request because the user lacks the add-on."""
+    return (
+        isinstance(error, APIError)
+        and error.code == PLAN_CODE
+        and _WEBINAR_PLAN_TEXT in error.zoom_message.lower()
+    )
+
+
+def fetch_webinars(
+    session: ZoomSession, user_id: str
+) -> Iterator[list[dict[str, Any]]]:
+    """Yield pages of one user's webinars."""
+    pages = session.paginate("/users/{userId}/webinars", "webinars", userId=user_id)
+    for page in pages:
+        yield page.records
+
+
+def fetch_instances(session: ZoomSession, webinar_id: int) -> list[dict[str, Any]]:
+    """Return a webinar's ended instances, each with ``uuid`` and ``start_time``."""
+    body = session.get("/past_webinars/{webinarId}/instances", webinarId=webinar_id)
+    records = body.get("webinars")
+    if records is None:
+        # NOTE: Zoom does not document the body for a webinar that has no ended
+        # instance; one without the list is read as no instances.
+        return []
+    if not isinstance(records, list):
+        msg = f"GET /past_webinars/{webinar_id}/instances returned no 'webinars' list"
+        raise TransientError(msg)
+    return records
+
+
+def fetch_webinar_participants(session: ZoomSession, uuid: str) -> list[dict[str, Any]]:
+    """Return every participant row of one webinar instance."""
+    rows: list[dict[str, Any]] = []
+    pages = session.paginate(
+        "/report/webinars/{webinarId}/participants", "participants", webinarId=uuid
+    )
+    for page in pages:
+        rows.extend(page.records)
+    return rows
+
+
+def webinar_row(record: dict[str, Any], user_id: str) -> dict[str, Any]:
+    """Turn an API webinar record into a row, with ``host_id`` always set."""
+    row = normalise_timestamps(record)
+    row["host_id"] = record.get("host_id") or user_id
+    return row
+
+
+def instance_row(record: dict[str, Any], webinar_id: int) -> dict[str, Any]:
+    """Turn a past webinar instance into a ``webinar_instances`` row."""
+    row = normalise_timestamps(record)
+    row["webinar_id"] = webinar_id
+    return row
+
+
+def webinar_participant_row(record: dict[str, Any], uuid: str) -> dict[str, Any]:
+    """Turn a participant record into a row with a key that keeps every join.
+
+    The key is that of ``participants``. Zoom gives each join its own
+    ``user_id``, so a person who rejoins has one row per join. Guests can lack
+    ``id`` and ``user_email``, so their key falls back to name and join time.
+    """
+    row = normalise_timestamps(record)
+    fallback = "|".join(
+        str(row.get(name) or "") for name in ("id", "user_email", "name")
+    )
+    row["webinar_uuid"] = uuid
+    row["participant_key"] = str(row.get("user_id") or "") or fallback
+    row["join_time"] = row.get("join_time") or ""
+    return row
+
+
+def webinars(ctx: JobContext) -> None:
+    """Save every user's webinars, their ended instances and their participants.
+
+    The webinar and instance listings are read in full on each run. The
+    participants of an instance are read once, and again while the instance
+    started after the job's cursor minus the lookback, because Zoom may still
+    complete its report. The rows of one instance are replaced in one
+    transaction. The cursor moves to the run's start, or to just before the
+    earliest instance whose participants failed.
+    """
+    run_plan_gated(ctx, WEBINARS_JOB, _sync_webinars)
+
+
+def _sync_webinars(ctx: JobContext) -> None:
+    listed = _save_webinars(ctx)
+    if ctx.result.skipped_reason:
+        return
+    # NOTE: only webinars that Zoom still lists get their instances read, so
+    # an occurrence that ends after its series left the listing is missed.
+    for webinar_id, webinar in listed:
+        if _may_have_instances(webinar, ctx.started_at):
+            _save_instances(ctx, webinar_id)
+    _save_participants(ctx)
+
+
+def _save_webinars(ctx: JobContext) -> list[tuple[int, dict[str, Any]]]:
+    """Save each host's webinars and return them by ID.
+
+    Sets ``skipped_reason`` when Zoom returned "Webinar plan is missing" for
+    every user.
+    """
+    listed: dict[int, dict[str, Any]] = {}
+    hosts = plan_missing = 0
+    for user_id in fetch_user_ids(ctx.session):
+        resource = f"users/{user_id}/webinars"
+        try:
+            for records in fetch_webinars(ctx.session, user_id):
+                rows = [webinar_row(r, user_id) for r in records]
+                ctx.result.rows += store.upsert(ctx.db, "webinars", rows, pk="id")
+                listed.update((row["id"], row) for row in rows)
+        except SkippableError as exc:
+            ctx.result.skip(resource, exc)
+        except JOB_ENDING_ERRORS:
+            raise
+        except (TransientError, APIError) as exc:
+            if not is_webinar_plan_missing(exc):
+                fail_resource(ctx, resource, exc)
+                continue
+            plan_missing += 1
+            _skip_without_add_on(ctx, user_id, exc)
+            ctx.result.succeed()
+        else:
+            hosts += 1
+            ctx.result.succeed()
+    if hosts == 0 and plan_missing:
+        reason = (
+            "no user has the webinar add-on: Zoom returned code 200 (Webinar "
+            f"plan is missing) for all {plan_missing} users; subscribe to the "
+            f"webinar plan or set jobs.{WEBINARS_JOB}.enabled to false"
+        )
+        disable_job(ctx, reason)
+    return list(listed.items())
+
+
+def _skip_without_add_on(ctx: JobContext, user_id: str, error: APIError) -> None:
+    """Count a user without the webinar add-on; only the first gets a warning."""
+    ctx.result.skips += 1
+    if ctx.result.note_once("webinar_plan_missing"):
+        log.warning(
+            "webinar_plan_missing",
+            user_id=user_id,
+            reason=error.zoom_message,
+            note="further users without the add-on are counted in skips only",
+        )
+
+
+def _may_have_instances(webinar: dict[str, Any], now: datetime) -> bool:
+    """Return False for a one-time webinar that starts after ``now``, else True."""
+    if webinar.get("type") != ONE_TIME_WEBINAR or not webinar.get("start_time"):
+        return True
+    return state.parse_utc(webinar["start_time"]) <= now
+
+
+def _save_instances(ctx: JobContext, webinar_id: int) -> None:
+    resource = f"past_webinars/{webinar_id}/instances"
+    try:
+        records = fetch_instances(ctx.session, webinar_id)
+    except SkippableError as exc:
+        ctx.result.skip(resource, exc)
+        return
+    except JOB_ENDING_ERRORS:
+        raise
+    except (TransientError, APIError) as exc:
+        fail_resource(ctx, resource, exc)
+        return
+    ctx.result.succeed()
+    rows = [instance_row(r, webinar_id) for r in records if r.get("uuid")]
+    ctx.result.rows += store.upsert(ctx.db, "webinar_instances", rows, pk="uuid")
+
+
+def _save_participants(ctx: JobContext) -> None:
+    retention = months_back(utc_date(ctx.started_at), REPORT_MONTHS)
+    recent = sync_start(ctx, WEBINARS_JOB, retention)
+    floor = min(_first_day(ctx, retention), recent)
+    earliest_failure: datetime | None = None
+    for uuid, start_time in _instances_to_fetch(ctx, floor, recent):
+        if not _save_instance_participants(ctx, uuid):
+            started = state.parse_utc(start_time) if start_time else ctx.started_at
+            earliest_failure = min(earliest_failure or started, started)
+    reached = ctx.started_at
+    if earliest_failure is not None:
+        reached = min(reached, earliest_failure - timedelta(seconds=1))
+    state.advance_cursor(ctx.db, WEBINARS_JOB, reached)
+
+
+def _first_day(ctx: JobContext, retention: date) -> datetime:
+    """Return the earliest start of an instance whose participants are read."""
+    first = datetime.combine(retention, time(), tzinfo=UTC)
+    start_date = ctx.config.sync.start_date
+    return max(first, start_date) if start_date else first
+
+
+def _instances_to_fetch(
+    ctx: JobContext, floor: datetime, recent: datetime
+) -> list[tuple[str, str]]:
+    """Return instances never read, plus those that started since ``recent``."""
+    rows = ctx.db.execute(
+        "select uuid, start_time from webinar_instances where start_time >= ? "
+        "and (start_time >= ? or uuid not in "
+        "(select webinar_uuid from _webinar_participants_fetched)) "
+        "order by start_time",
+        [state.format_utc(floor), state.format_utc(recent)],
+    ).fetchall()
+    return [(uuid, start_time) for uuid, start_time in rows]
+
+
+def _save_instance_participants(ctx: JobContext, uuid: str) -> bool:
+    """Replace one instance's participants; return False when it must be retried."""
+    resource = f"report/webinars/{uuid}/participants"
+    try:
+        records = fetch_webinar_participants(ctx.session, uuid)
+    except JOB_ENDING_ERRORS:
+        raise
+    except (SkippableError, APIError) as exc:
+        if not _is_skippable_report_error(exc):
+            fail_resource(ctx, resource, exc)
+            return False
+        ctx.result.skip(resource, exc)
+        if _NOT_ENDED_TEXT in str(exc).lower():
+            # Zoom fills the report in once the instance ends; ask again then.
+            return True
+        with store.transaction(ctx.db):
+            _mark_fetched(ctx, uuid)
+        return True
+    except TransientError as exc:
+        fail_resource(ctx, resource, exc)
+        return False
+    ctx.result.succeed()
+    rows = [webinar_participant_row(r, uuid) for r in records]
+    with store.transaction(ctx.db):
+        ctx.db.execute(
+            "delete from webinar_participants where webinar_uuid = ?", [uuid]
+        )
+        if rows:
+            table = ctx.db["webinar_participants"]
+            table.upsert_all(rows, pk=PARTICIPANT_KEY, alter=True)
+        _mark_fetched(ctx, uuid)
+    ctx.result.rows += len(rows)
+    return True
+
+
+def _is_skippable_report_error(error: ZoomError) -> bool:
+    """Return whether a participants report is out of reach rather than failing.
+
+    That is an instance or user gone (3001, 1001, 1010), an instance more than
+    a year old (12702), or one that has not ended.
+    """
+    if isinstance(error, SkippableError):
+        return True
+    return isinstance(error, APIError) and error.code == YEAR_OLD_CODE
+
+
+def _mark_fetched(ctx: JobContext, uuid: str) -> None:
+    row = {"webinar_uuid": uuid, "fetched_at": state.format_utc(ctx.started_at)}
+    ctx.db["_webinar_participants_fetched"].upsert(row, pk="webinar_uuid")

@@ -1,0 +1,246 @@
+"""The meeting_instances and participants jobs against the emulator."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from jobs import state, store
+from jobs.base import JobContext
+from jobs.config import JOB_NAMES, Config, JobSettings
+from jobs.instances import (
+    INSTANCES_JOB,
+    PARTICIPANTS_JOB,
+    meeting_instances,
+    participants,
+)
+from jobs.runner import build_session, exit_code, run_jobs
+from tests.conftest import Clock, emulator_settings, make_session
+from zoom_fake import AccountSpec, FakeZoom, Fault
+
+ANCHOR = datetime(2026, 6, 10, tzinfo=UTC)
+SPEC = AccountSpec(
+    seed=61,
+    active_users=4,
+    inactive_users=1,
+    meetings_per_user=3,
+    history_days=100,
+    anchor=ANCHOR,
+)
+
+
+@pytest.fixture
+def clock():
+    return Clock(ANCHOR.timestamp() + 6 * 3600)
+
+
+@pytest.fixture
+def account(clock):
+    with FakeZoom(account=SPEC, clock=clock) as server:
+        yield server
+
+
+def make_config(fake: FakeZoom, database: Path) -> Config:
+    jobs = {name: JobSettings(name) for name in JOB_NAMES}
+    return Config(zoom=emulator_settings(fake), database=database, jobs=jobs)
+
+
+def context(fake: FakeZoom, clock: Clock, database: Path, **kwargs) -> JobContext:
+    db = store.open_database(database)
+    started = datetime.fromtimestamp(clock.now, UTC)
+    config = make_config(fake, database)
+    return JobContext(db, make_session(fake), config, started_at=started, **kwargs)
+
+
+def hosts(fake: FakeZoom) -> list[str]:
+    return [u["id"] for u in fake.account.users if u["status"] != "pending"]
+
+
+def expected_instances(fake: FakeZoom) -> dict[str, dict]:
+    return {i["uuid"]: i for h in hosts(fake) for i in fake.account.instances_for(h)}
+
+
+def report_requests(fake: FakeZoom) -> list:
+    return [r for r in fake.requests if r.path.startswith("/v2/report/users/")]
+
+
+def participant_requests(fake: FakeZoom) -> list:
+    return [r for r in fake.requests if r.path.startswith("/v2/report/meetings/")]
+
+
+def test_instances_keyed_by_uuid(account, clock, tmp_path):
+    ctx = context(account, clock, tmp_path / "zoom.db")
+
+    meeting_instances(ctx)
+
+    rows = {r["uuid"]: r for r in ctx.db["meeting_instances"].rows}
+    expected = expected_instances(account)
+    assert set(rows) == set(expected)
+    assert ctx.result.failures == []
+    series = account.account.first_only_attended_series()
+    for uuid in series["uuids"]:
+        assert rows[uuid]["id"] == series["id"]
+        assert rows[uuid]["host_id"] == series["host_id"]
+    assert len({rows[u]["id"] for u in series["uuids"]}) == 1
+    assert all(r["start_time"].endswith("Z") for r in rows.values())
+
+
+def test_recurring_series_participants(account, clock, tmp_path):
+    ctx = context(account, clock, tmp_path / "zoom.db")
+    meeting_instances(ctx)
+
+    participants(ctx)
+
+    series = account.account.first_only_attended_series()
+    first, *others = series["uuids"]
+    stored = list(
+        ctx.db.execute(
+            "select count(*) from participants where meeting_uuid = ?", [first]
+        )
+    )[0][0]
+    assert stored == len(account.account.participants_for(first))
+    assert stored > 0
+    for uuid in others:
+        (count,) = ctx.db.execute(
+            "select count(*) from participants where meeting_uuid = ?", [uuid]
+        ).fetchone()
+        assert count == 0
+        assert ctx.db["meeting_instances"].get(uuid)["uuid"] == uuid
+
+
+def test_rejoins_and_guests_kept(account, clock, tmp_path):
+    ctx = context(account, clock, tmp_path / "zoom.db")
+    meeting_instances(ctx)
+
+    participants(ctx)
+
+    first = account.account.first_only_attended_series()["uuids"][0]
+    rows = list(ctx.db["participants"].rows_where("meeting_uuid = ?", [first]))
+    expected = account.account.participants_for(first)
+    assert len(rows) == len(expected)
+    guests = [r for r in rows if not r["id"] and not r["user_email"]]
+    assert guests
+    joins: dict[str, int] = {}
+    for row in rows:
+        if row["id"]:
+            joins[row["id"]] = joins.get(row["id"], 0) + 1
+    assert max(joins.values()) >= 2
+    attendance = {
+        r["person"]: r
+        for r in ctx.db.execute(
+            "select person, joins, total_seconds from attendance where meeting_uuid = ?",
+            [first],
+        ).fetchall()
+        for r in [dict(zip(("person", "joins", "total_seconds"), r, strict=True))]
+    }
+    rejoiner = max(joins, key=joins.get)
+    assert attendance[rejoiner]["joins"] == joins[rejoiner]
+    seconds = sum(r["duration"] for r in rows if r["id"] == rejoiner)
+    assert attendance[rejoiner]["total_seconds"] == seconds
+
+
+def test_second_run_changes_nothing(account, clock, tmp_path):
+    database = tmp_path / "zoom.db"
+    for _ in range(2):
+        ctx = context(account, clock, database)
+        meeting_instances(ctx)
+        participants(ctx)
+        if _ == 0:
+            first = {
+                t: list(ctx.db[t].rows) for t in ("meeting_instances", "participants")
+            }
+
+    second = {t: list(ctx.db[t].rows) for t in ("meeting_instances", "participants")}
+    assert second == first
+    assert len(first["meeting_instances"]) > 0
+
+
+def test_later_run_fetches_lookback_only(account, clock, tmp_path):
+    database = tmp_path / "zoom.db"
+    ctx = context(account, clock, database)
+    meeting_instances(ctx)
+    participants(ctx)
+    first_reports = len(report_requests(account))
+    account.clear_requests()
+    upcoming = account.account.next_ending_meeting()
+    clock.now = state.parse_utc(upcoming["end_time"]).timestamp() + 60
+
+    ctx = context(account, clock, database)
+    meeting_instances(ctx)
+    participants(ctx)
+
+    reports = report_requests(account)
+    assert len(reports) == len(hosts(account))
+    assert len(reports) < first_reports
+    assert (
+        ctx.db["meeting_instances"].get(upcoming["uuid"])["host_id"]
+        == upcoming["host_id"]
+    )
+    lookback_start = datetime.fromtimestamp(clock.now, UTC) - timedelta(days=3)
+    fetched = {r.path for r in participant_requests(account)}
+    in_lookback = ctx.db.execute(
+        "select count(*) from meeting_instances where end_time >= ?",
+        [state.format_utc(lookback_start)],
+    ).fetchone()[0]
+    assert len(fetched) <= in_lookback
+
+
+def test_failed_window_resumes(account, clock, tmp_path):
+    database = tmp_path / "zoom.db"
+    owner = account.account.owner["id"]
+    path = f"/v2/report/users/{owner}/meetings"
+    account.add_fault(Fault(path=path, nth=2, status=503, times=20))
+
+    ctx = context(account, clock, database)
+    meeting_instances(ctx)
+    cursor = state.get_cursor(ctx.db, INSTANCES_JOB, owner)
+    account.clear_faults()
+    account.clear_requests()
+    ctx = context(account, clock, database)
+    meeting_instances(ctx)
+
+    assert cursor is not None
+    assert cursor < datetime.fromtimestamp(clock.now, UTC)
+    resumed = [r.query["from"] for r in report_requests(account) if r.path == path]
+    assert resumed[0] <= cursor.date().isoformat()
+    assert state.get_cursor(ctx.db, INSTANCES_JOB, owner) > cursor
+    stored = {r["uuid"] for r in ctx.db["meeting_instances"].rows}
+    assert stored == set(expected_instances(account))
+
+
+def test_since_refetches_one_job(account, clock, tmp_path):
+    database = tmp_path / "zoom.db"
+    ctx = context(account, clock, database)
+    meeting_instances(ctx)
+    participants(ctx)
+    participants_cursor = state.get_cursor(ctx.db, PARTICIPANTS_JOB)
+    account.clear_requests()
+    since = datetime(2026, 5, 1, tzinfo=UTC)
+
+    ctx = context(account, clock, database, since=since)
+    meeting_instances(ctx)
+
+    froms = {r.query["from"] for r in report_requests(account)}
+    assert froms == {"2026-05-01", "2026-06-01"}
+    assert state.get_cursor(ctx.db, PARTICIPANTS_JOB) == participants_cursor
+
+
+def test_missing_scope_fails_one_job(clock, tmp_path):
+    scopes = [
+        "user:read:user:admin",
+        "user:read:list_users:admin",
+        "meeting:read:list_meetings:admin",
+    ]
+    with FakeZoom(account=SPEC, clock=clock, scopes=scopes) as fake:
+        config = make_config(fake, tmp_path / "zoom.db")
+        names = ["users", "meeting_instances", "meetings"]
+
+        outcomes = run_jobs(names, config, build_session(config))
+
+    statuses = {o.job: o.status for o in outcomes}
+    assert statuses == {"users": "ok", "meeting_instances": "failed", "meetings": "ok"}
+    failed = next(o for o in outcomes if o.job == "meeting_instances")
+    assert "report:read" in failed.error
+    assert exit_code(outcomes) == 78
