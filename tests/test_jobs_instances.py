@@ -9,10 +9,11 @@ import pytest
 
 from jobs import state, store
 from jobs.base import JobContext
-from jobs.config import JOB_NAMES, Config, JobSettings
+from jobs.config import JOB_NAMES, Config, JobSettings, SyncSettings
 from jobs.instances import (
     INSTANCES_JOB,
     PARTICIPANTS_JOB,
+    duration_seconds,
     meeting_instances,
     participants,
 )
@@ -244,3 +245,48 @@ def test_missing_scope_fails_one_job(clock, tmp_path):
     failed = next(o for o in outcomes if o.job == "meeting_instances")
     assert "report:read" in failed.error
     assert exit_code(outcomes) == 78
+
+
+def dashboard_config(fake: FakeZoom, database: Path) -> Config:
+    config = make_config(fake, database)
+    return Config(
+        zoom=config.zoom,
+        database=database,
+        jobs=config.jobs,
+        sync=SyncSettings(dashboards=True),
+    )
+
+
+def test_dashboard_source_durations_in_seconds(clock, tmp_path):
+    with FakeZoom(account=SPEC, clock=clock, dashboards=True) as fake:
+        database = tmp_path / "zoom.db"
+        config = dashboard_config(fake, database)
+        session = build_session(config)
+        run_jobs(["users", "meeting_instances"], config, session)
+        sent = [r for r in fake.requests if r.path == "/v2/metrics/meetings"]
+
+    db = store.open_database(database)
+    rows = list(db["meeting_instances"].rows)
+    assert rows
+    assert sent
+    assert all(r.query["type"] == "past" for r in sent)
+    assert all(isinstance(r["duration"], int) for r in rows)
+    assert all(r["host_id"] for r in rows)
+    assert not report_requests(fake)
+
+
+def test_dashboard_disabled_skips_job(clock, tmp_path):
+    with FakeZoom(account=SPEC, clock=clock, dashboards=False) as fake:
+        config = dashboard_config(fake, tmp_path / "zoom.db")
+
+        (outcome,) = run_jobs(["meeting_instances"], config, build_session(config))
+
+    assert outcome.status == "skipped"
+    assert "Dashboard" in outcome.error
+    assert exit_code([outcome]) == 0
+
+
+def test_duration_text_to_seconds():
+    assert duration_seconds("01:02:03") == 3723
+    assert duration_seconds("56:07") == 3367
+    assert duration_seconds("") is None
