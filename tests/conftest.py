@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from jobs.config import ZoomSettings
+from jobs.config import JOB_NAMES, Config, JobSettings, ZoomSettings
 from zoom_auth import Backoff, TokenProvider, ZoomSession
 from zoom_fake import AccountSpec, FakeZoom
 
@@ -57,6 +57,13 @@ def emulator_settings(fake: FakeZoom) -> ZoomSettings:
         backoff_max=0.01,
         read_timeout=5.0,
     )
+
+
+def emulator_config(fake: FakeZoom, database: Path, **kwargs: Any) -> Config:
+    """A configuration for the emulator with every job enabled."""
+    jobs = {name: JobSettings(name) for name in JOB_NAMES}
+    zoom = emulator_settings(fake)
+    return Config(zoom=zoom, database=database, jobs=jobs, **kwargs)
 
 
 def make_provider(fake: FakeZoom, **kwargs: Any) -> TokenProvider:

@@ -15,16 +15,17 @@ import sqlite_utils
 from jobs import state, store
 from jobs.activity import activity_logs, operation_logs
 from jobs.base import JobContext
-from jobs.config import JOB_NAMES, Config, JobSettings
 from jobs.runner import build_session, exit_code, run_job, run_jobs
 from jobs.windows import months_back
 from tests.conftest import (
     REPO_ROOT,
     Clock,
     cli_env,
-    emulator_settings,
     make_session,
     zoom_etl_command,
+)
+from tests.conftest import (
+    emulator_config as make_config,
 )
 from zoom_fake import AccountSpec, FakeZoom, Fault
 
@@ -99,11 +100,6 @@ def clock():
 def account(clock):
     with FakeZoom(account=SPEC, clock=clock) as server:
         yield server
-
-
-def make_config(fake: FakeZoom, database: Path) -> Config:
-    jobs = {name: JobSettings(name) for name in JOB_NAMES}
-    return Config(zoom=emulator_settings(fake), database=database, jobs=jobs)
 
 
 def now(clock: Clock) -> datetime:

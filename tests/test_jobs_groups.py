@@ -10,15 +10,16 @@ import sqlite_utils
 
 from jobs import store
 from jobs.base import JobContext
-from jobs.config import JOB_NAMES, Config, JobSettings
 from jobs.groups import GROUPS_JOB, groups
 from jobs.runner import build_session, exit_code, run_job, run_jobs
 from tests.conftest import (
     REPO_ROOT,
     cli_env,
-    emulator_settings,
     make_session,
     zoom_etl_command,
+)
+from tests.conftest import (
+    emulator_config as make_config,
 )
 from zoom_fake import AccountSpec, FakeZoom, Fault
 
@@ -29,11 +30,6 @@ SPEC = AccountSpec(seed=71, active_users=12, inactive_users=2, groups=5)
 def account():
     with FakeZoom(account=SPEC) as server:
         yield server
-
-
-def make_config(fake: FakeZoom, database: Path) -> Config:
-    jobs = {name: JobSettings(name) for name in JOB_NAMES}
-    return Config(zoom=emulator_settings(fake), database=database, jobs=jobs)
 
 
 def run(fake: FakeZoom, database: Path) -> JobContext:

@@ -9,7 +9,7 @@ import pytest
 
 from jobs import state, store
 from jobs.base import JobContext
-from jobs.config import JOB_NAMES, Config, JobSettings, SyncSettings
+from jobs.config import Config, SyncSettings
 from jobs.instances import (
     INSTANCES_JOB,
     PARTICIPANTS_JOB,
@@ -18,7 +18,8 @@ from jobs.instances import (
     participants,
 )
 from jobs.runner import build_session, exit_code, run_jobs
-from tests.conftest import Clock, emulator_settings, make_session
+from tests.conftest import Clock, make_session
+from tests.conftest import emulator_config as make_config
 from zoom_fake import AccountSpec, FakeZoom, Fault
 
 ANCHOR = datetime(2026, 6, 10, tzinfo=UTC)
@@ -41,11 +42,6 @@ def clock():
 def account(clock):
     with FakeZoom(account=SPEC, clock=clock) as server:
         yield server
-
-
-def make_config(fake: FakeZoom, database: Path) -> Config:
-    jobs = {name: JobSettings(name) for name in JOB_NAMES}
-    return Config(zoom=emulator_settings(fake), database=database, jobs=jobs)
 
 
 def context(fake: FakeZoom, clock: Clock, database: Path, **kwargs) -> JobContext:
