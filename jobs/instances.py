@@ -16,7 +16,7 @@ from jobs import state, store
 from jobs.base import JobContext
 from jobs.meetings import fetch_user_ids
 from jobs.plan import JOB_ENDING_ERRORS, fail_resource, run_plan_gated
-from jobs.sync import normalise_timestamps, sync_start
+from jobs.sync import join_row, normalise_timestamps, sync_start
 from jobs.windows import month_windows, months_back, utc_date
 from zoom_auth import (
     APIError,
@@ -68,20 +68,8 @@ def instance_row(record: dict[str, Any], host_id: str) -> dict[str, Any]:
 
 
 def participant_row(record: dict[str, Any], meeting_uuid: str) -> dict[str, Any]:
-    """Turn a participant record into a row with a key that keeps every join.
-
-    Zoom gives each join its own ``user_id``, so a person who rejoins has one
-    row per join. Guests can lack ``id`` and ``user_email``; their key falls
-    back to name and join time.
-    """
-    row = normalise_timestamps(record)
-    fallback = "|".join(
-        str(row.get(name) or "") for name in ("id", "user_email", "name")
-    )
-    row["meeting_uuid"] = meeting_uuid
-    row["participant_key"] = str(row.get("user_id") or "") or fallback
-    row["join_time"] = row.get("join_time") or ""
-    return row
+    """Turn a meeting participant record into a row, one per join."""
+    return join_row(record, "meeting_uuid", meeting_uuid)
 
 
 def duration_seconds(text: object) -> int | None:

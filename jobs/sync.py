@@ -80,5 +80,27 @@ def normalise_timestamps(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def join_row(record: dict[str, Any], instance_key: str, uuid: str) -> dict[str, Any]:
+    """Turn a participant record into a row with a key that keeps every join.
+
+    Zoom gives each join its own ``user_id``, so a person who rejoins has one
+    row per join. Guests can lack ``id`` and ``user_email``, so their key falls
+    back to ID, email and name, with the join time beside it in the key.
+
+    Args:
+        record: a participant record of a meeting or webinar report.
+        instance_key: the column that holds the instance UUID.
+        uuid: the meeting or webinar instance's UUID.
+    """
+    row = normalise_timestamps(record)
+    fallback = "|".join(
+        str(row.get(name) or "") for name in ("id", "user_email", "name")
+    )
+    row[instance_key] = uuid
+    row["participant_key"] = str(row.get("user_id") or "") or fallback
+    row["join_time"] = row.get("join_time") or ""
+    return row
+
+
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)

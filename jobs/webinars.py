@@ -28,7 +28,7 @@ from jobs.plan import (
     fail_resource,
     run_plan_gated,
 )
-from jobs.sync import normalise_timestamps, sync_start
+from jobs.sync import join_row, normalise_timestamps, sync_start
 from jobs.windows import months_back, utc_date
 from zoom_auth import (
     APIError,
@@ -117,20 +117,8 @@ def instance_row(record: dict[str, Any], webinar_id: int) -> dict[str, Any]:
 
 
 def webinar_participant_row(record: dict[str, Any], uuid: str) -> dict[str, Any]:
-    """Turn a participant record into a row with a key that keeps every join.
-
-    The key is that of ``participants``. Zoom gives each join its own
-    ``user_id``, so a person who rejoins has one row per join. Guests can lack
-    ``id`` and ``user_email``, so their key falls back to name and join time.
-    """
-    row = normalise_timestamps(record)
-    fallback = "|".join(
-        str(row.get(name) or "") for name in ("id", "user_email", "name")
-    )
-    row["webinar_uuid"] = uuid
-    row["participant_key"] = str(row.get("user_id") or "") or fallback
-    row["join_time"] = row.get("join_time") or ""
-    return row
+    """Turn a webinar participant record into a row, one per join."""
+    return join_row(record, "webinar_uuid", uuid)
 
 
 def webinars(ctx: JobContext) -> None:
