@@ -1,4 +1,4 @@
-"""Where an incremental job starts and how far it goes.
+"""The start of an incremental job's range, and transforms its rows share.
 
 The range runs from the job's cursor minus the lookback (or, on the first run,
 from ``sync.start_date``, or from ``--since``) up to the start of the run. It
@@ -89,7 +89,7 @@ def join_row(record: dict[str, Any], instance_key: str, uuid: str) -> dict[str, 
 
     Args:
         record: a participant record of a meeting or webinar report.
-        instance_key: the column that holds the instance UUID.
+        instance_key: the column that stores the instance UUID.
         uuid: the meeting or webinar instance's UUID.
     """
     row = normalise_timestamps(record)
