@@ -1,4 +1,4 @@
-"""What ends a job, and how a job is disabled when the plan lacks a feature."""
+"""Errors that end a job, and disabling a job when the plan lacks a feature."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ JOB_ENDING_ERRORS = (
     AuthenticationError,
 )
 
-# Zoom code 200 covers several rejections, and only the message tells which.
+# Zoom code 200 covers several rejections, which only the message distinguishes.
 PLAN_CODE = 200
 _PAID_ONLY_TEXT = "paid account"
 # Zoom's OpenAPI file documents this one with code 400.

@@ -3,7 +3,7 @@
 Zoom's report and recording endpoints take ``from`` and ``to`` dates, both
 inclusive, and reject (or silently shorten) a range longer than about a month.
 A sync range is split into contiguous windows that never overlap, so every day
-is asked for exactly once.
+is requested once per pass.
 """
 
 from __future__ import annotations
