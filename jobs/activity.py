@@ -16,6 +16,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, time
 from typing import Any
 
 import structlog
@@ -151,17 +152,29 @@ def _page_records(body: dict[str, Any], report: LogReport) -> list[dict[str, Any
 
 
 def save_window(ctx: JobContext, report: LogReport, window: Window) -> None:
-    """Read one window's listing and upsert it, one transaction per page."""
+    """Read one window's whole listing, then replace the window's rows with it.
+
+    Events that arrive while the pages are read shift the listing, so a
+    page can repeat the tail of the one before it. Replacing the window in
+    one transaction means a later read of the same window corrects such a
+    listing instead of keeping its repeats.
+    """
     seen: Counter[str] = Counter()
+    rows: list[dict[str, Any]] = []
     for restarted, records in iter_listing(ctx.session, report, window.params):
         if restarted:
             seen.clear()
-        rows = keyed_rows(records, seen)
-        if not rows:
-            continue
-        with store.transaction(ctx.db):
+            rows.clear()
+        rows.extend(keyed_rows(records, seen))
+    first = state.format_utc(datetime.combine(window.first, time(), tzinfo=UTC))
+    end = state.format_utc(window.end)
+    with store.transaction(ctx.db):
+        ctx.db.execute(
+            f"delete from [{report.table}] where time >= ? and time < ?", [first, end]
+        )
+        if rows:
             ctx.db[report.table].upsert_all(rows, pk=LOG_KEY, alter=True)
-        ctx.result.rows += len(rows)
+    ctx.result.rows += len(rows)
 
 
 def sync_log_report(ctx: JobContext, report: LogReport) -> None:

@@ -16,7 +16,7 @@ from jobs import state, store
 from jobs.base import JobContext
 from jobs.meetings import fetch_user_ids
 from jobs.plan import JOB_ENDING_ERRORS, fail_resource, run_plan_gated
-from jobs.sync import join_row, normalise_timestamps, sync_start
+from jobs.sync import join_row, midnight, normalise_timestamps, sync_start
 from jobs.windows import month_windows, months_back, utc_date
 from zoom_auth import (
     APIError,
@@ -30,6 +30,9 @@ INSTANCES_JOB = "meeting_instances"
 # Primary key of ``participants``: one row per join of a person to an instance.
 PARTICIPANT_KEY = ("meeting_uuid", "participant_key", "join_time")
 PARTICIPANTS_JOB = "participants"
+
+# 400 code 12702: Zoom no longer reports on a meeting more than a year old.
+YEAR_OLD_CODE = 12702
 
 # Zoom's meeting reports cover the recent six months.
 REPORT_MONTHS = 6
@@ -165,21 +168,22 @@ def _sync_participants(ctx: JobContext) -> None:
     moves to the run's start, or to the end of the earliest instance that
     failed, so failed instances are fetched again.
     """
-    start = sync_start(ctx, PARTICIPANTS_JOB, months_back(utc_date(ctx.started_at), 12))
-    pending = _instances_to_fetch(ctx, start)
+    retention = months_back(utc_date(ctx.started_at), 12)
+    start = sync_start(ctx, PARTICIPANTS_JOB, retention)
+    pending = _instances_to_fetch(ctx, start, state.format_utc(midnight(retention)))
     earliest_failure: datetime | None = None
     for uuid, end_time in pending:
         resource = f"report/meetings/{uuid}/participants"
         try:
             records = fetch_participants(ctx.session, uuid)
-        except SkippableError as exc:
-            ctx.result.skip(resource, exc)
-            with store.transaction(ctx.db):
-                _mark_fetched(ctx, uuid)
-            continue
         except JOB_ENDING_ERRORS:
             raise
-        except (TransientError, APIError) as exc:
+        except (SkippableError, TransientError, APIError) as exc:
+            if _is_skip(exc):
+                ctx.result.skip(resource, exc)
+                with store.transaction(ctx.db):
+                    _mark_fetched(ctx, uuid)
+                continue
             ended = state.parse_utc(end_time) if end_time else ctx.started_at
             earliest_failure = min(earliest_failure or ended, ended)
             fail_resource(ctx, resource, exc)
@@ -198,13 +202,31 @@ def _sync_participants(ctx: JobContext) -> None:
     state.advance_cursor(ctx.db, PARTICIPANTS_JOB, reached)
 
 
-def _instances_to_fetch(ctx: JobContext, start: datetime) -> list[tuple[str, str]]:
+def _is_skip(error: Exception) -> bool:
+    """Return whether a participants error means "nothing to read here".
+
+    That is a gone meeting or user (3001, 1001, 1010), a meeting that has not
+    ended, or 12702 for a meeting Zoom no longer reports on.
+    """
+    if isinstance(error, SkippableError):
+        return True
+    return isinstance(error, APIError) and error.code == YEAR_OLD_CODE
+
+
+def _instances_to_fetch(
+    ctx: JobContext, start: datetime, oldest: str
+) -> list[tuple[str, str]]:
+    """Return the instances to read, newest first, none older than ``oldest``.
+
+    Newest first, so a run of failures among old instances cannot keep newer
+    ones from being read.
+    """
     cutoff = state.format_utc(start)
     rows = ctx.db.execute(
-        "select uuid, end_time from meeting_instances "
-        "where end_time >= ? or uuid not in (select meeting_uuid from _participants_fetched) "
-        "order by end_time",
-        [cutoff],
+        "select uuid, end_time from meeting_instances where end_time >= ? and "
+        "(end_time >= ? or uuid not in (select meeting_uuid from _participants_fetched)) "
+        "order by end_time desc",
+        [oldest, cutoff],
     ).fetchall()
     return [(uuid, end_time) for uuid, end_time in rows]
 

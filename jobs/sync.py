@@ -49,8 +49,8 @@ def sync_start(
         if cursor is not None:
             start = cursor - timedelta(days=ctx.config.sync.lookback_days)
         else:
-            start = ctx.config.sync.start_date or _midnight(retention_start)
-    earliest = _midnight(retention_start)
+            start = ctx.config.sync.start_date or midnight(retention_start)
+    earliest = midnight(retention_start)
     if start < earliest:
         if ctx.result.note_once(f"clamped:{job}"):
             log.warning(
@@ -102,5 +102,6 @@ def join_row(record: dict[str, Any], instance_key: str, uuid: str) -> dict[str, 
     return row
 
 
-def _midnight(day: date) -> datetime:
+def midnight(day: date) -> datetime:
+    """Return 00:00 UTC of a date."""
     return datetime.combine(day, time(), tzinfo=UTC)

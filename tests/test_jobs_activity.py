@@ -173,12 +173,15 @@ def test_identical_rows_get_occurrences(account, clock, tmp_path, report):
 
 def test_second_run_changes_nothing(account, clock, tmp_path, report):
     path = tmp_path / "zoom.db"
-    first = list(run(account, clock, path, report).db[report.job].rows)
+    order = "record_hash, occurrence"
+    first = list(
+        run(account, clock, path, report).db[report.job].rows_where(order_by=order)
+    )
     account.clear_requests()
 
     ctx = run(account, clock, path, report)
 
-    assert list(ctx.db[report.job].rows) == first
+    assert list(ctx.db[report.job].rows_where(order_by=order)) == first
     assert windows_requested(account, report) == [("2026-06-13", "2026-06-15")]
 
 
@@ -306,3 +309,21 @@ def test_cli_runs_both_log_jobs(tmp_path):
     assert expected["activity_logs"] > 0
     for table, count in expected.items():
         assert db[table].count == count
+
+
+def test_shifted_listing_corrected_next_run(account, clock, tmp_path, report):
+    path = tmp_path / "zoom.db"
+    ctx = run(account, clock, path, report)
+    db = ctx.db
+    # A row inside the window that the next run reads again (2026-06-13 on).
+    where = "occurrence = 0 and time >= '2026-06-13'"
+    row = next(iter(db[report.job].rows_where(where, limit=1)))
+    repeated = {**row, "occurrence": 1}
+    with store.transaction(db):
+        db[report.job].insert(repeated)
+
+    ctx = run(account, clock, path, report)
+
+    keys = {(r["record_hash"], r["occurrence"]) for r in ctx.db[report.job].rows}
+    assert (row["record_hash"], 1) not in keys
+    assert (row["record_hash"], 0) in keys

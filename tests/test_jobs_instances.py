@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from jobs.base import JobContext
 from jobs.config import Config, SyncSettings
 from jobs.instances import (
     INSTANCES_JOB,
+    PARTICIPANT_KEY,
     PARTICIPANTS_JOB,
     duration_seconds,
     meeting_instances,
@@ -20,6 +22,7 @@ from jobs.instances import (
 from jobs.runner import build_session, exit_code, run_jobs
 from tests.conftest import Clock, make_session
 from tests.conftest import emulator_config as make_config
+from zoom_auth import encode_uuid
 from zoom_fake import AccountSpec, FakeZoom, Fault
 
 ANCHOR = datetime(2026, 6, 10, tzinfo=UTC)
@@ -138,6 +141,14 @@ def test_rejoins_and_guests_kept(account, clock, tmp_path):
     assert attendance[rejoiner]["total_seconds"] == seconds
 
 
+def sorted_rows(ctx: JobContext) -> dict[str, list[dict]]:
+    keys = {"meeting_instances": "uuid", "participants": ", ".join(PARTICIPANT_KEY)}
+    return {
+        table: list(ctx.db[table].rows_where(order_by=key))
+        for table, key in keys.items()
+    }
+
+
 def test_second_run_changes_nothing(account, clock, tmp_path):
     database = tmp_path / "zoom.db"
     for _ in range(2):
@@ -145,11 +156,9 @@ def test_second_run_changes_nothing(account, clock, tmp_path):
         meeting_instances(ctx)
         participants(ctx)
         if _ == 0:
-            first = {
-                t: list(ctx.db[t].rows) for t in ("meeting_instances", "participants")
-            }
+            first = sorted_rows(ctx)
 
-    second = {t: list(ctx.db[t].rows) for t in ("meeting_instances", "participants")}
+    second = sorted_rows(ctx)
     assert second == first
     assert len(first["meeting_instances"]) > 0
 
@@ -286,3 +295,34 @@ def test_duration_text_to_seconds():
     assert duration_seconds("01:02:03") == 3723
     assert duration_seconds("56:07") == 3367
     assert duration_seconds("") is None
+
+
+def test_year_old_instance_skipped(account, clock, tmp_path):
+    ctx = context(account, clock, tmp_path / "zoom.db")
+    meeting_instances(ctx)
+    uuid = account.account.first_only_attended_series()["uuids"][0]
+    body = {"code": 12702, "message": "Can not access meeting a year ago."}
+    path = "/v2/report/meetings/" + encode_uuid(uuid) + "/participants"
+    account.add_fault(Fault(path=re.escape(path), status=400, body=body))
+
+    participants(ctx)
+
+    assert any(r.code == 12702 for r in account.requests)
+    assert ctx.result.failures == []
+    assert ctx.result.skips >= 1
+    fetched = ctx.db["_participants_fetched"].get(uuid)
+    assert fetched["meeting_uuid"] == uuid
+
+
+def test_instances_past_a_year_not_requested(account, clock, tmp_path):
+    database = tmp_path / "zoom.db"
+    ctx = context(account, clock, database)
+    meeting_instances(ctx)
+    account.clear_requests()
+    clock.advance(400 * 86_400)
+
+    ctx = context(account, clock, database)
+    participants(ctx)
+
+    assert participant_requests(account) == []
+    assert ctx.result.failures == []
