@@ -16,7 +16,13 @@ from jobs import state, store
 from jobs.base import JobContext
 from jobs.meetings import fetch_user_ids
 from jobs.plan import JOB_ENDING_ERRORS, fail_resource, run_plan_gated
-from jobs.sync import join_row, midnight, normalise_timestamps, sync_start
+from jobs.sync import (
+    join_row,
+    midnight,
+    normalise_timestamps,
+    sync_start,
+    without_passcodes,
+)
 from jobs.windows import month_windows, months_back, utc_date
 from zoom_auth import (
     APIError,
@@ -65,7 +71,7 @@ def fetch_participants(session: ZoomSession, uuid: str) -> list[dict[str, Any]]:
 
 def instance_row(record: dict[str, Any], host_id: str) -> dict[str, Any]:
     """Turn a report record into a ``meeting_instances`` row."""
-    row = normalise_timestamps(record)
+    row = normalise_timestamps(without_passcodes(record))
     row["host_id"] = host_id
     return row
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from jobs import store
 from jobs.base import JobContext
+from jobs.sync import without_passcodes
 from jobs.users import fetch_users
 from zoom_auth import (
     APIError,
@@ -45,7 +46,9 @@ def fetch_meetings(
 
 def meeting_row(record: dict[str, Any], user_id: str) -> dict[str, Any]:
     """Turn an API meeting record into a row, with ``host_id`` always set."""
-    return {**record, "host_id": record.get("host_id") or user_id}
+    row = without_passcodes(record)
+    row["host_id"] = record.get("host_id") or user_id
+    return row
 
 
 def meetings(ctx: JobContext) -> None:

@@ -17,7 +17,12 @@ from jobs import state, store
 from jobs.base import JobContext
 from jobs.meetings import fetch_user_ids
 from jobs.plan import JOB_ENDING_ERRORS, fail_resource, run_plan_gated
-from jobs.sync import normalise_timestamps, sync_start
+from jobs.sync import (
+    SECRET_FIELDS,
+    SECRET_QUERY_NAMES,
+    normalise_timestamps,
+    sync_start,
+)
 from jobs.windows import Window, day_windows, months_back, utc_date
 from zoom_auth import APIError, Page, SkippableError, TransientError, ZoomError
 
@@ -38,14 +43,7 @@ EARLIEST_RECORDING = date(2011, 1, 1)
 NO_RECORDING_CODE = 3301
 
 # Fields that grant access to a recording rather than describe it.
-DROPPED_FIELDS = frozenset(
-    {"download_url", "download_access_token", "password", "recording_play_passcode"}
-)
-
-# Query parameters that make a URL a credential.
-_SECRET_QUERY_NAMES = frozenset(
-    {"access_token", "download_access_token", "token", "tk", "jwt", "pwd", "passcode"}
-)
+DROPPED_FIELDS = SECRET_FIELDS | {"download_url"}
 
 
 class RangeShortenedError(ZoomError):
@@ -112,7 +110,7 @@ def _is_secret_url(value: Any) -> bool:
         return False
     parts = urlsplit(value)
     names = {name.lower() for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
-    return bool(names & _SECRET_QUERY_NAMES)
+    return bool(names & SECRET_QUERY_NAMES)
 
 
 def recording_row(record: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import structlog
 
@@ -78,6 +79,49 @@ def normalise_timestamps(record: dict[str, Any]) -> dict[str, Any]:
             except ValueError:
                 pass
     return row
+
+
+# Fields that hold a meeting's or recording's passcode, or a download token.
+SECRET_FIELDS = frozenset(
+    {
+        "password",
+        "encrypted_password",
+        "h323_password",
+        "pstn_password",
+        "recording_play_passcode",
+        "download_access_token",
+    }
+)
+
+# Query parameters that make a URL a credential.
+SECRET_QUERY_NAMES = frozenset(
+    {"access_token", "download_access_token", "token", "tk", "jwt", "pwd", "passcode"}
+)
+
+
+def without_passcodes(record: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy without passcode fields, and with URLs' secret parameters cut.
+
+    A join URL such as ``https://zoom.us/j/123?pwd=...`` keeps its path, so it
+    still names the meeting, but no longer lets anyone in.
+    """
+    row = {}
+    for key, value in record.items():
+        if key in SECRET_FIELDS:
+            continue
+        row[key] = _without_secret_query(value) if isinstance(value, str) else value
+    return row
+
+
+def _without_secret_query(value: str) -> str:
+    if "://" not in value or "?" not in value:
+        return value
+    parts = urlsplit(value)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if k.lower() not in SECRET_QUERY_NAMES]
+    if len(kept) == len(pairs):
+        return value
+    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 def join_row(record: dict[str, Any], instance_key: str, uuid: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from jobs import store
 from jobs.base import JobContext
+from jobs.sync import without_passcodes
 from zoom_auth import SkippableError, ZoomSession
 
 # Zoom's GET /users returns only active users unless asked for another status.
@@ -25,8 +26,8 @@ def fetch_users(session: ZoomSession, status: str) -> Iterator[list[dict[str, An
 
 
 def user_row(record: dict[str, Any]) -> dict[str, Any]:
-    """Turn an API user record into a row; every field is kept."""
-    return dict(record)
+    """Turn an API user record into a row; every field is kept but passcodes."""
+    return without_passcodes(record)
 
 
 def users_me(ctx: JobContext) -> None:

@@ -28,7 +28,7 @@ from jobs.plan import (
     fail_resource,
     run_plan_gated,
 )
-from jobs.sync import join_row, normalise_timestamps, sync_start
+from jobs.sync import join_row, normalise_timestamps, sync_start, without_passcodes
 from jobs.windows import months_back, utc_date
 from zoom_auth import (
     APIError,
@@ -104,7 +104,7 @@ def fetch_webinar_participants(session: ZoomSession, uuid: str) -> list[dict[str
 
 def webinar_row(record: dict[str, Any], user_id: str) -> dict[str, Any]:
     """Turn an API webinar record into a row, with ``host_id`` always set."""
-    row = normalise_timestamps(record)
+    row = normalise_timestamps(without_passcodes(record))
     row["host_id"] = record.get("host_id") or user_id
     return row
 

@@ -14,7 +14,7 @@ from jobs import store
 from jobs.base import JobContext
 from jobs.config import JOB_NAMES, Config, ConfigError, JobSettings, ZoomSettings
 from jobs.lock import RunLock
-from jobs.meetings import meetings
+from jobs.meetings import meeting_row, meetings
 from jobs.runner import JOBS, build_session, exit_code, run_job, run_jobs
 from jobs.users import users, users_me
 from tests.conftest import emulator_settings, make_session
@@ -129,6 +129,11 @@ def test_meetings_transient_user_makes_partial(account, tmp_path):
     assert ctx.db["meetings"].count > 0
 
 
+def rows_by_key(db, table: str) -> list[dict]:
+    """Rows in primary-key order, which a delete and re-insert does not change."""
+    return list(db[table].rows_where(order_by=", ".join(db[table].pks)))
+
+
 def test_second_run_same_counts(account, tmp_path):
     config = make_config(account, tmp_path / "zoom.db")
     session = build_session(config)
@@ -136,7 +141,7 @@ def test_second_run_same_counts(account, tmp_path):
     run_jobs(list(JOB_NAMES), config, session)
     db = store.open_database(config.database)
     first = {k: v for k, v in store.table_counts(db).items() if not k.startswith("_")}
-    snapshot = {t: list(db[t].rows) for t in first}
+    snapshot = {t: rows_by_key(db, t) for t in first}
     db.close()
     run_jobs(list(JOB_NAMES), config, session)
     db = store.open_database(config.database)
@@ -145,7 +150,7 @@ def test_second_run_same_counts(account, tmp_path):
     assert first == second
     assert first["users"] > 0
     assert first["meetings"] > 0
-    assert {t: list(db[t].rows) for t in second} == snapshot
+    assert {t: rows_by_key(db, t) for t in second} == snapshot
 
 
 def test_runs_table_records_outcome(account, tmp_path):
@@ -330,3 +335,21 @@ def test_error_text_redacted_in_runs(account, tmp_path):
     assert account.client_secret not in stored
     assert account.client_secret not in outcome.error
     assert "[REDACTED]" in stored
+
+
+def test_passcodes_not_stored():
+    record = {
+        "id": 85746065432,
+        "join_url": "https://zoom.us/j/85746065432?pwd=c2VjcmV0&lang=en",
+        "password": "123456",
+        "encrypted_password": "c2VjcmV0",
+        "topic": "Weekly",
+    }
+
+    row = meeting_row(record, "u1")
+
+    assert row["join_url"] == "https://zoom.us/j/85746065432?lang=en"
+    assert "password" not in row
+    assert "encrypted_password" not in row
+    assert row["topic"] == "Weekly"
+    assert row["host_id"] == "u1"
