@@ -142,7 +142,7 @@ class JobSettings:
 
 @dataclass(frozen=True)
 class SchedulerSettings:
-    """How the daemon schedules jobs. Durations are in seconds.
+    """Settings of the daemon's scheduler. Durations are in seconds.
 
     Attributes:
         timezone: IANA name of the zone cron expressions are read in.
@@ -164,7 +164,7 @@ class SchedulerSettings:
 
 @dataclass(frozen=True)
 class SyncSettings:
-    """How incremental jobs choose what to fetch.
+    """Settings that choose where incremental jobs start fetching.
 
     Attributes:
         start_date: where a job's first run starts (aware UTC), or None for

@@ -433,7 +433,7 @@ def _last_run(connection: sqlite3.Connection, job: str) -> sqlite3.Row | None:
 def _next_run_times(connection: sqlite3.Connection) -> dict[str, str | None]:
     """Return the daemon's next run times, or none when its process is gone.
 
-    NOTE: the check sees processes on this host only; a daemon on another
+    NOTE: the check finds processes on this host only; a daemon on another
     host that shares the file through a network file system looks dead.
     """
     if not _has_table(connection, "_schedule"):

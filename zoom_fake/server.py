@@ -117,7 +117,7 @@ class FakeZoom:
             Reports, recordings and groups respond with code 200 on "free",
             and dashboards need "business".
         dashboards: Whether the Dashboard feature is enabled; without it
-            ``/metrics/*`` answers code 200.
+            ``/metrics/*`` returns code 200.
     """
 
     routes: RouteTable = ROUTES
