@@ -254,8 +254,9 @@ def demo(settings: Settings) -> int:
     counts = store.table_counts(db)
     db.close()
     click.echo(f"\nRows in {db_path}:")
+    width = max(len(table) for table in counts)
     for table, count in counts.items():
-        click.echo(f"  {table:<16} {count:>6}")
+        click.echo(f"  {table:<{width}} {count:>7}")
     return exit_code(outcomes)
 
 
