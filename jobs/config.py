@@ -598,7 +598,27 @@ class _Reader:
             )
             raise self.error(msg, key)
 
+    def number_from_variable(self, raw: object, key: str) -> object:
+        """Turn a ``${VAR}`` reference into the number its value spells.
+
+        YAML reads ``${VAR}`` as a string, so a number set through the
+        environment arrives as text. Any other string is returned unchanged,
+        for the caller to reject.
+        """
+        if not isinstance(raw, str) or not _VARIABLE_REFERENCE.search(raw):
+            return raw
+        text = self.interpolate(raw, key).strip()
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
     def read_seconds(self, raw: object, key: str) -> float:
+        raw = self.number_from_variable(raw, key)
         is_number = isinstance(raw, (int, float)) and not isinstance(raw, bool)
         if not is_number or not math.isfinite(raw) or raw <= 0:
             msg = f"must be a positive number of seconds, not {_show(raw)}"
@@ -606,6 +626,7 @@ class _Reader:
         return float(raw)
 
     def read_attempts(self, raw: object) -> int:
+        raw = self.number_from_variable(raw, "zoom.max_attempts")
         if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
             msg = f"must be a whole number of at least 1, not {_show(raw)}"
             fix = _number_fix(raw, "a whole number such as 5")
@@ -766,7 +787,7 @@ def _show(value: object, limit: int = 60) -> str:
 def _number_fix(value: object, example: str) -> str:
     if isinstance(value, str):
         return (
-            "write a number without quotes, because a quoted value or a ${VAR} "
-            "reference is a string"
+            "write a number without quotes, or a ${VAR} reference whose value "
+            "is a number"
         )
     return f"write {example}"

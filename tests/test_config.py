@@ -477,7 +477,7 @@ def test_bad_seconds_rejected(tmp_path: Path, value: object, shown: str) -> None
 
 
 def test_quoted_number_hint(tmp_path: Path) -> None:
-    error = build_error({"zoom": zoom_section(connect_timeout="${T:-5}")}, tmp_path)
+    error = build_error({"zoom": zoom_section(connect_timeout="5")}, tmp_path)
 
     assert "without quotes" in str(error)
 
@@ -857,3 +857,28 @@ def test_bad_timezone_names_key(tmp_path):
 
     assert "scheduler.timezone" in str(caught.value)
     assert "Mars/Olympus" in str(caught.value)
+
+
+def test_numbers_from_environment(tmp_path: Path) -> None:
+    data = {
+        "zoom": {
+            **zoom_section(),
+            "read_timeout": "${READ_TIMEOUT:-45}",
+            "max_attempts": "${ATTEMPTS}",
+        }
+    }
+
+    config = config_from_mapping(data, base_dir=tmp_path, env={"ATTEMPTS": "7"})
+
+    assert config.zoom.read_timeout == 45.0
+    assert config.zoom.max_attempts == 7
+
+
+def test_non_number_from_environment_rejected(tmp_path: Path) -> None:
+    data = {"zoom": {**zoom_section(), "read_timeout": "${READ_TIMEOUT}"}}
+
+    with pytest.raises(ConfigError) as caught:
+        config_from_mapping(data, base_dir=tmp_path, env={"READ_TIMEOUT": "soon"})
+
+    assert caught.value.key == "zoom.read_timeout"
+    assert "soon" in str(caught.value)
