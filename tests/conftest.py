@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from jobs import store
+from jobs.base import JobContext
 from jobs.config import JOB_NAMES, Config, JobSettings, ZoomSettings
 from zoom_auth import Backoff, TokenProvider, ZoomSession
 from zoom_fake import AccountSpec, FakeZoom
@@ -64,6 +67,20 @@ def emulator_config(fake: FakeZoom, database: Path, **kwargs: Any) -> Config:
     jobs = {name: JobSettings(name) for name in JOB_NAMES}
     zoom = emulator_settings(fake)
     return Config(zoom=zoom, database=database, jobs=jobs, **kwargs)
+
+
+def emulator_context(
+    fake: FakeZoom, clock: Clock, database: Path, **kwargs: Any
+) -> JobContext:
+    """A job context on the emulator whose run starts at the clock's time."""
+    started = datetime.fromtimestamp(clock.now, UTC)
+    return JobContext(
+        store.open_database(database),
+        make_session(fake),
+        emulator_config(fake, database),
+        started_at=started,
+        **kwargs,
+    )
 
 
 def make_provider(fake: FakeZoom, **kwargs: Any) -> TokenProvider:

@@ -21,7 +21,7 @@ from tests.conftest import (
     REPO_ROOT,
     Clock,
     cli_env,
-    make_session,
+    emulator_context,
     zoom_etl_command,
 )
 from tests.conftest import (
@@ -102,14 +102,8 @@ def account(clock):
         yield server
 
 
-def now(clock: Clock) -> datetime:
-    return datetime.fromtimestamp(clock.now, UTC)
-
-
 def run(fake: FakeZoom, clock: Clock, database: Path, report: Report) -> JobContext:
-    config = make_config(fake, database)
-    db = store.open_database(database)
-    ctx = JobContext(db, make_session(fake), config, started_at=now(clock))
+    ctx = emulator_context(fake, clock, database)
     report.run(ctx)
     return ctx
 
@@ -135,7 +129,7 @@ def test_rows_match_account(account, clock, tmp_path, report):
     assert len(expected) > 700
     assert events(rows, report) == events(expected, report)
     assert ctx.result.rows == len(expected)
-    assert state.get_cursor(ctx.db, report.job) == now(clock)
+    assert state.get_cursor(ctx.db, report.job) == ctx.started_at
 
 
 def test_rows_sharing_a_second_all_kept(account, clock, tmp_path, report):

@@ -20,7 +20,7 @@ from jobs.instances import (
     participants,
 )
 from jobs.runner import build_session, exit_code, run_jobs
-from tests.conftest import Clock, make_session
+from tests.conftest import Clock, emulator_context
 from tests.conftest import emulator_config as make_config
 from zoom_auth import encode_uuid
 from zoom_fake import AccountSpec, FakeZoom, Fault
@@ -48,10 +48,7 @@ def account(clock):
 
 
 def context(fake: FakeZoom, clock: Clock, database: Path, **kwargs) -> JobContext:
-    db = store.open_database(database)
-    started = datetime.fromtimestamp(clock.now, UTC)
-    config = make_config(fake, database)
-    return JobContext(db, make_session(fake), config, started_at=started, **kwargs)
+    return emulator_context(fake, clock, database, **kwargs)
 
 
 def hosts(fake: FakeZoom) -> list[str]:

@@ -17,7 +17,7 @@ from tests.conftest import (
     REPO_ROOT,
     Clock,
     cli_env,
-    make_session,
+    emulator_context,
     zoom_etl_command,
 )
 from tests.conftest import (
@@ -56,9 +56,7 @@ def now(clock: Clock) -> datetime:
 
 
 def run(fake: FakeZoom, clock: Clock, database: Path) -> JobContext:
-    config = make_config(fake, database)
-    db = store.open_database(database)
-    ctx = JobContext(db, make_session(fake), config, started_at=now(clock))
+    ctx = emulator_context(fake, clock, database)
     recordings(ctx)
     return ctx
 

@@ -18,7 +18,7 @@ from tests.conftest import (
     REPO_ROOT,
     Clock,
     cli_env,
-    make_session,
+    emulator_context,
     zoom_etl_command,
 )
 from tests.conftest import (
@@ -45,14 +45,8 @@ def account(clock):
         yield server
 
 
-def now(clock: Clock) -> datetime:
-    return datetime.fromtimestamp(clock.now, UTC)
-
-
 def run(fake: FakeZoom, clock: Clock, database: Path) -> JobContext:
-    config = make_config(fake, database)
-    db = store.open_database(database)
-    ctx = JobContext(db, make_session(fake), config, started_at=now(clock))
+    ctx = emulator_context(fake, clock, database)
     daily_usage(ctx)
     return ctx
 
@@ -85,7 +79,7 @@ def test_rows_match_daily_report(account, clock, tmp_path):
     assert max(stored_rows(ctx.db)) == "2026-06-15"
     assert months_requested(account) == FIRST_RUN_MONTHS
     assert ctx.result.rows == ctx.db["daily_usage"].count
-    assert state.get_cursor(ctx.db, DAILY_USAGE_JOB) == now(clock)
+    assert state.get_cursor(ctx.db, DAILY_USAGE_JOB) == ctx.started_at
 
 
 def test_date_is_primary_key(account, clock, tmp_path):

@@ -20,7 +20,7 @@ from tests.conftest import (
     REPO_ROOT,
     Clock,
     cli_env,
-    make_session,
+    emulator_context,
     zoom_etl_command,
 )
 from tests.conftest import (
@@ -61,14 +61,8 @@ def account(clock):
         yield server
 
 
-def now(clock: Clock) -> datetime:
-    return datetime.fromtimestamp(clock.now, UTC)
-
-
 def run(fake: FakeZoom, clock: Clock, database: Path) -> JobContext:
-    config = make_config(fake, database)
-    db = store.open_database(database)
-    ctx = JobContext(db, make_session(fake), config, started_at=now(clock))
+    ctx = emulator_context(fake, clock, database)
     webinars(ctx)
     return ctx
 
@@ -145,7 +139,7 @@ def test_users_without_add_on_skipped(account, clock, tmp_path):
     assert ctx.result.skips == WITHOUT_ADD_ON + 1
     assert ctx.result.failures == []
     assert ctx.result.skipped_reason is None
-    assert state.get_cursor(ctx.db, WEBINARS_JOB) == now(clock)
+    assert state.get_cursor(ctx.db, WEBINARS_JOB) == ctx.started_at
 
 
 def test_second_run_changes_nothing(account, clock, tmp_path):
