@@ -29,6 +29,7 @@ import yaml
 
 from jobs.schedule import Schedule, ScheduleError, parse_timezone
 from zoom_auth.errors import ConfigurationError
+from zoom_auth.pacing import PLAN_LIMITS
 
 JOB_NAMES: tuple[str, ...] = (
     "users_me",
@@ -108,6 +109,8 @@ class ZoomSettings:
     backoff_base: float = 1.0
     backoff_max: float = 60.0
     max_retry_after: float = 60.0
+    plan: str | None = None
+    rate_share: float = 0.8
 
 
 DEFAULT_SCHEDULES: dict[str, Schedule] = {
@@ -452,6 +455,10 @@ class _Reader:
                 values[name] = self.read_seconds(section[name], f"zoom.{name}")
         if section.get("max_attempts") is not None:
             values["max_attempts"] = self.read_attempts(section["max_attempts"])
+        if section.get("plan") is not None:
+            values["plan"] = self.read_plan(section["plan"])
+        if section.get("rate_share") is not None:
+            values["rate_share"] = self.read_rate_share(section["rate_share"])
         settings = ZoomSettings(**values)
         self.check_backoff(settings)
         return settings
@@ -623,6 +630,25 @@ class _Reader:
         if not is_number or not math.isfinite(raw) or raw <= 0:
             msg = f"must be a positive number of seconds, not {_show(raw)}"
             raise self.error(f"{msg}; {_number_fix(raw, 'a number such as 30')}", key)
+        return float(raw)
+
+    def read_plan(self, raw: object) -> str:
+        plan = self.read_string(raw, "zoom.plan", "free, pro or business").lower()
+        if plan not in PLAN_LIMITS:
+            known = ", ".join(PLAN_LIMITS)
+            msg = (
+                f"is {plan!r}, not a known plan; use {known} (business also covers "
+                "Education and Enterprise)"
+            )
+            raise self.error(msg, "zoom.plan")
+        return plan
+
+    def read_rate_share(self, raw: object) -> float:
+        raw = self.number_from_variable(raw, "zoom.rate_share")
+        is_number = isinstance(raw, (int, float)) and not isinstance(raw, bool)
+        if not is_number or not 0 < raw <= 1:
+            msg = f"must be a fraction above 0 and at most 1, not {_show(raw)}"
+            raise self.error(f"{msg}; write a number such as 0.8", "zoom.rate_share")
         return float(raw)
 
     def read_attempts(self, raw: object) -> int:

@@ -31,6 +31,7 @@ from jobs.users import users, users_me
 from jobs.webinars import webinars
 from zoom_auth import (
     Backoff,
+    Pacer,
     Token,
     TokenProvider,
     ZoomError,
@@ -113,6 +114,9 @@ def build_session(
         on_token=token_issued,
         stop=stop_tokens,
     )
+    pacer = None
+    if zoom.plan is not None:
+        pacer = Pacer(zoom.plan, zoom.rate_share, sleep=sleep)
     return ZoomSession(
         provider,
         base_url=zoom.api_base_url,
@@ -122,6 +126,7 @@ def build_session(
         max_retry_after=zoom.max_retry_after,
         sleep=sleep,
         stop=stop,
+        pacer=pacer,
     )
 
 

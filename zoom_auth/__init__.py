@@ -20,6 +20,7 @@ from zoom_auth.errors import (
     TransientError,
     ZoomError,
 )
+from zoom_auth.pacing import PLAN_LIMITS, Pacer, TokenBucket
 from zoom_auth.retry import Backoff
 from zoom_auth.session import Page, PaginationError, ZoomSession
 from zoom_auth.token import DEFAULT_TOKEN_URL, Token, TokenProvider
@@ -37,11 +38,14 @@ __all__ = [
     "MissingScopesError",
     "NotFoundError",
     "Page",
+    "PLAN_LIMITS",
+    "Pacer",
     "PaginationError",
     "ServerError",
     "SkippableError",
     "StopRequested",
     "Token",
+    "TokenBucket",
     "TokenProvider",
     "TokenRejectedError",
     "TransientError",

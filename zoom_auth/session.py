@@ -22,6 +22,7 @@ from zoom_auth.errors import (
     TransientError,
     classify_api_error,
 )
+from zoom_auth.pacing import Pacer
 from zoom_auth.retry import Backoff, http_session
 from zoom_auth.token import TokenProvider
 
@@ -80,6 +81,7 @@ class ZoomSession:
         stop: once set, no further request is sent and backoff waits end:
             :class:`StopRequested` is raised instead. A request already sent
             runs to its response or its timeout.
+        pacer: spaces requests per rate-limit category; None sends at once.
     """
 
     def __init__(
@@ -94,8 +96,10 @@ class ZoomSession:
         sleep: Callable[[float], None] = time.sleep,
         pool_size: int = 10,
         stop: threading.Event | None = None,
+        pacer: Pacer | None = None,
     ):
         self.provider = provider
+        self.pacer = pacer
         self.pinned_base_url = base_url.rstrip("/") if base_url else None
         self.timeout = timeout
         self.max_attempts = max_attempts
@@ -142,14 +146,14 @@ class ZoomSession:
             DailyLimitError: a 429 for a used-up daily quota.
             TransientError: no success after every attempt.
         """
-        endpoint(template)
+        category = endpoint(template).category
         path = format_path(template, **path_params)
         url = self.base_url() + path
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = self._send(url, params)
+                response = self._send(url, params, category)
             except _RETRYABLE_EXCEPTIONS as exc:
                 problem = f"{type(exc).__name__}: {exc}"
                 self._before_retry(attempt, path, problem, None, exc)
@@ -212,8 +216,12 @@ class ZoomSession:
                 raise PaginationError(msg)
             page_token = next_token
 
-    def _send(self, url: str, params: Mapping[str, Any] | None) -> requests.Response:
+    def _send(
+        self, url: str, params: Mapping[str, Any] | None, category: str
+    ) -> requests.Response:
         self._check_stop()
+        if self.pacer is not None:
+            self.pacer.acquire(category)
         with self._count_lock:
             self.requests_sent += 1
         # Zoom's API does not redirect GETs; a 3xx is reported as an error

@@ -1,0 +1,136 @@
+"""Client-side pacing per rate-limit category, with an injected clock."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from jobs.config import ConfigError, config_from_mapping
+from tests.conftest import make_session
+from zoom_auth import ENDPOINTS, PLAN_LIMITS, Pacer, TokenBucket
+from zoom_fake import AccountSpec, FakeZoom
+
+
+class FakeTime:
+    """A clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+        self.lock = threading.Lock()
+
+    def clock(self) -> float:
+        with self.lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.sleeps.append(seconds)
+
+
+def test_bucket_spaces_calls_at_rate():
+    time = FakeTime()
+    bucket = TokenBucket(10, clock=time.clock, sleep=time.sleep)
+
+    waits = [bucket.acquire() for _ in range(5)]
+
+    assert waits == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4])
+    assert time.sleeps == pytest.approx([0.1, 0.2, 0.3, 0.4])
+
+
+def test_bucket_does_not_bank_idle_time():
+    time = FakeTime()
+    bucket = TokenBucket(2, clock=time.clock, sleep=time.sleep)
+    bucket.acquire()
+    time.now += 60
+
+    waits = [bucket.acquire() for _ in range(3)]
+
+    assert waits == pytest.approx([0.0, 0.5, 1.0])
+
+
+def test_threads_get_distinct_slots():
+    time = FakeTime()
+    bucket = TokenBucket(4, clock=time.clock, sleep=time.sleep)
+    waits: list[float] = []
+    barrier = threading.Barrier(8)
+
+    def call() -> None:
+        barrier.wait()
+        waits.append(bucket.acquire())
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    assert sorted(waits) == pytest.approx([i * 0.25 for i in range(8)])
+
+
+@pytest.mark.parametrize("plan", sorted(PLAN_LIMITS))
+def test_pacer_uses_share_of_plan(plan):
+    time = FakeTime()
+    pacer = Pacer(plan, 0.5, clock=time.clock, sleep=time.sleep)
+
+    for category, limit in PLAN_LIMITS[plan].items():
+        pacer.acquire(category)
+        second = pacer.acquire(category)
+        assert second == pytest.approx(1 / (limit * 0.5))
+
+
+def test_categories_paced_independently():
+    time = FakeTime()
+    pacer = Pacer("pro", 1.0, clock=time.clock, sleep=time.sleep)
+
+    pacer.acquire("Heavy")
+    light = pacer.acquire("Light")
+    heavy = pacer.acquire("Heavy")
+
+    assert light == 0
+    assert heavy == pytest.approx(0.1)
+
+
+def test_every_endpoint_category_is_paced():
+    pacer = Pacer("business")
+
+    assert {e.category for e in ENDPOINTS.values()} <= set(pacer.buckets)
+
+
+def test_session_paces_by_endpoint_category():
+    time = FakeTime()
+    with FakeZoom(account=AccountSpec(seed=3, active_users=3)) as fake:
+        pacer = Pacer("free", 1.0, clock=time.clock, sleep=time.sleep)
+        session = make_session(fake, pacer=pacer)
+
+        for _ in range(3):
+            session.get("/users/{userId}", userId="me")
+        list(session.paginate("/users", "users"))
+        list(session.paginate("/users", "users"))
+
+    assert time.sleeps == pytest.approx([0.25, 0.5, 0.5])
+
+
+@pytest.mark.parametrize(
+    ("plan", "share", "message"),
+    [
+        ("enterprise-plus", 0.8, "not a known plan"),
+        ("pro", 1.5, "at most 1"),
+        ("pro", 0, "above 0"),
+    ],
+    ids=["unknown-plan", "share-over-1", "share-zero"],
+)
+def test_bad_plan_settings_rejected(tmp_path, plan, share, message):
+    zoom = {
+        "account_id": "a",
+        "client_id": "b",
+        "client_secret": "c" * 10,
+        "plan": plan,
+        "rate_share": share,
+    }
+
+    with pytest.raises(ConfigError) as caught:
+        config_from_mapping({"zoom": zoom}, base_dir=tmp_path, env={})
+
+    assert message in str(caught.value)

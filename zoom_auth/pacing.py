@@ -1,0 +1,109 @@
+"""Client-side pacing of requests per Zoom rate-limit category.
+
+Zoom limits requests per account, per category (Light, Medium, Heavy,
+Resource-intensive) and per plan. Pacing each category below its limit keeps
+a sync close to the allowed rate without provoking 429 responses. Other apps
+share the account's limits, so only ``rate_share`` of each limit is used.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+# Requests per second Zoom allows per category, by plan. Resource-intensive
+# limits are per minute: 10 on Free and Pro, 20 on Business and higher.
+PLAN_LIMITS: dict[str, dict[str, float]] = {
+    "free": {"Light": 4, "Medium": 2, "Heavy": 1, "Resource-intensive": 10 / 60},
+    "pro": {"Light": 30, "Medium": 20, "Heavy": 10, "Resource-intensive": 10 / 60},
+    "business": {
+        "Light": 80,
+        "Medium": 60,
+        "Heavy": 40,
+        "Resource-intensive": 20 / 60,
+    },
+}
+
+
+class TokenBucket:
+    """Spaces calls evenly at ``rate`` per second; safe to share between threads.
+
+    Each call reserves the next free slot under a lock and then waits for it
+    outside the lock, so waiting threads are served in order without holding
+    the lock while they sleep.
+
+    Args:
+        rate: calls per second.
+        clock: monotonic clock in seconds; tests pass their own.
+        sleep: waits a number of seconds; tests pass their own.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if rate <= 0:
+            msg = f"rate must be above 0 calls per second, not {rate}"
+            raise ValueError(msg)
+        self.interval = 1.0 / rate
+        self.clock = clock
+        self.sleep = sleep
+        self._lock = threading.Lock()
+        self._next_slot = float("-inf")
+
+    def acquire(self) -> float:
+        """Wait for this call's slot and return the seconds waited."""
+        with self._lock:
+            now = self.clock()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self.interval
+        wait = slot - now
+        if wait > 0:
+            self.sleep(wait)
+        return wait
+
+
+class Pacer:
+    """One token bucket per rate-limit category, sized from the plan.
+
+    Args:
+        plan: "free", "pro" or "business" (Business, Education, Enterprise).
+        rate_share: fraction of each limit this process may use, above 0 and
+            at most 1.
+        clock: monotonic clock in seconds.
+        sleep: waits a number of seconds.
+    """
+
+    def __init__(
+        self,
+        plan: str,
+        rate_share: float = 0.8,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if plan not in PLAN_LIMITS:
+            known = ", ".join(PLAN_LIMITS)
+            msg = f"unknown plan {plan!r}; use one of {known}"
+            raise ValueError(msg)
+        if not 0 < rate_share <= 1:
+            msg = f"rate_share must be above 0 and at most 1, not {rate_share}"
+            raise ValueError(msg)
+        self.plan = plan
+        self.rate_share = rate_share
+        self.buckets = {
+            category: TokenBucket(limit * rate_share, clock=clock, sleep=sleep)
+            for category, limit in PLAN_LIMITS[plan].items()
+        }
+
+    def acquire(self, category: str) -> float:
+        """Wait until a request of ``category`` may be sent; return seconds waited.
+
+        Raises:
+            KeyError: the category is not one of Zoom's four.
+        """
+        return self.buckets[category].acquire()
