@@ -6,6 +6,7 @@ same one that talks to Zoom. Run ``python -m zoom_fake`` to serve it from a shel
 
 from zoom_fake.account import Account, AccountSpec
 from zoom_fake.faults import Fault
+from zoom_fake.ratelimit import RateStats
 from zoom_fake.server import (
     DEMO_ACCOUNT_ID,
     DEMO_CLIENT_ID,
@@ -22,5 +23,6 @@ __all__ = [
     "AccountSpec",
     "FakeZoom",
     "Fault",
+    "RateStats",
     "RequestRecord",
 ]

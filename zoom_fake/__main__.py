@@ -48,6 +48,14 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _speedup(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        msg = f"speedup {text} is invalid; use a finite factor above 0, e.g. 1 or 10"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def _anchor(text: str) -> datetime:
     try:
         day = datetime.strptime(text, "%Y-%m-%d")
@@ -126,6 +134,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="seconds added before every response (default 0)",
     )
+    parser.add_argument(
+        "--latency-jitter",
+        type=_seconds,
+        default=0.0,
+        help="up to this many more seconds, drawn at random, added before every "
+        "response (default 0)",
+    )
+    parser.add_argument(
+        "--enforce-limits",
+        action="store_true",
+        help="reject requests over Zoom's per-second and daily rate limits for "
+        "--plan with 429, as Zoom does",
+    )
+    parser.add_argument(
+        "--speedup",
+        type=_speedup,
+        default=1.0,
+        help="factor by which time runs faster for rate limiting: windows and "
+        "days last 1/FACTOR as long, so FACTOR times as many requests pass per "
+        "second (default 1)",
+    )
     return parser
 
 
@@ -164,6 +193,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec,
         token_lifetime=args.token_lifetime,
         latency=args.latency,
+        latency_jitter=args.latency_jitter,
+        enforce_limits=args.enforce_limits,
+        speedup=args.speedup,
+        # Nothing reads the records of a served emulator, and keeping them
+        # would grow memory with every request.
+        record_requests=False,
         host=args.host,
         port=args.port,
         plan=args.plan,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import random
 import secrets
 import socket
 import socketserver
@@ -28,7 +30,7 @@ from zoom_fake.paging import (
     parse_page_size,
     validation_failed,
 )
-from zoom_fake.ratelimit import RateMeter
+from zoom_fake.ratelimit import RateLimiter, RateStats
 from zoom_fake.router import ApiRequest, Route, RouteTable
 from zoom_fake.routes import ROUTES
 
@@ -102,7 +104,13 @@ class FakeZoom:
         client_secret: Client secret the token endpoint accepts.
         token_lifetime: Seconds an access token lives, sent as expires_in.
         page_token_ttl: Seconds a next_page_token stays valid.
-        latency: Seconds added before every response.
+        latency: Seconds added before every response, the token endpoint's
+            included.
+        latency_jitter: Up to this many more seconds added before every
+            response, drawn uniformly by a generator seeded with
+            ``latency_seed``. The sequence of draws is repeatable, but which
+            request gets which draw depends on thread timing.
+        latency_seed: Seed of the jitter draws.
         scopes: Scopes granted to tokens; None grants every scope the routes
             need.
         api_url: The api_url of token responses; None means :attr:`url`. Kept
@@ -118,6 +126,19 @@ class FakeZoom:
             and dashboards need "business".
         dashboards: Whether the Dashboard feature is enabled; without it
             ``/metrics/*`` returns code 200.
+        enforce_limits: Whether to enforce Zoom's rate limits for ``plan``:
+            per-second (Resource-intensive: per-minute) and daily limits per
+            category, counted on ``clock`` and rejected with 429. Off, every
+            response carries Business per-second figures counted on the
+            monotonic clock and nothing is rejected.
+        speedup: Factor by which time runs faster for rate limiting: every
+            window and UTC day lasts ``1 / speedup`` as long on ``clock``, so
+            ``speedup`` times as many requests pass per clock second. Token
+            expiry, latency and the account do not change. See
+            :mod:`zoom_fake.ratelimit`.
+        record_requests: Whether to keep a :class:`RequestRecord` of every
+            request in :attr:`requests`. Turn it off to keep memory flat in
+            long runs.
     """
 
     routes: RouteTable = ROUTES
@@ -140,10 +161,17 @@ class FakeZoom:
         port: int = 0,
         plan: str = "business",
         dashboards: bool = True,
+        enforce_limits: bool = False,
+        speedup: float = 1.0,
+        latency_jitter: float = 0.0,
+        latency_seed: int = 0,
+        record_requests: bool = True,
     ) -> None:
         if plan not in PLANS:
             message = f"plan must be one of {', '.join(PLANS)}; got {plan!r}"
             raise ValueError(message)
+        _check_seconds("latency", latency)
+        _check_seconds("latency_jitter", latency_jitter)
         self.account_id = account_id
         self.client_id = client_id
         self.client_secret = client_secret
@@ -151,6 +179,10 @@ class FakeZoom:
         self.dashboards = dashboards
         self.account = Account(account or AccountSpec(), account_id, clock=clock)
         self.latency = latency
+        self.latency_jitter = latency_jitter
+        self._jitter_random = random.Random(latency_seed)
+        self._jitter_lock = threading.Lock()
+        self.record_requests = record_requests
         self._host = host
         self._port = port
         self.api_url = api_url
@@ -158,7 +190,7 @@ class FakeZoom:
         self._tokens = TokenStore(clock, token_lifetime, granted)
         self._pages = PageTokens(clock, page_token_ttl)
         self._faults = FaultBook()
-        self._meter = RateMeter()
+        self._limiter = _rate_limiter(plan, enforce_limits, speedup, clock)
         self._records: list[RequestRecord] = []
         self._records_lock = threading.Lock()
         self._lifecycle_lock = threading.Lock()
@@ -269,8 +301,30 @@ class FakeZoom:
         self._tokens.revoke_all()
 
     @property
+    def enforce_limits(self) -> bool:
+        """Whether requests over a rate limit get a 429 response."""
+        return self._limiter.enforce
+
+    @property
+    def speedup(self) -> float:
+        """Factor by which time runs faster for rate limiting."""
+        return self._limiter.speedup
+
+    def rate_stats(self) -> dict[str, RateStats]:
+        """Return the counts of API requests and 429 rejections per category.
+
+        Every category is present, with zero counts if it has had no requests.
+        Token requests, requests for unknown paths and requests without a
+        valid access token are not counted.
+        """
+        return self._limiter.stats()
+
+    @property
     def requests(self) -> list[RequestRecord]:
-        """A copy of the records of the requests served so far, oldest first."""
+        """A copy of the records of the requests served so far, oldest first.
+
+        It stays empty while ``record_requests`` is False.
+        """
         with self._records_lock:
             return list(self._records)
 
@@ -315,7 +369,7 @@ class FakeZoom:
 
     def _build_response(self, call: _Call) -> Response | None:
         """Return the response to a request, or None to reset the connection."""
-        self._pause(self.latency)
+        self._pause(self._response_delay())
         fault = self._faults.take(call.method, call.path)
         if fault is None:
             return self._respond(call)
@@ -356,8 +410,11 @@ class FakeZoom:
         headers = _tracking_header()
         try:
             route, params = self.routes.resolve(call.method, call.path)
-            headers.update(self._meter.headers(route.category))
+            # Zoom counts requests per account, so a request without a valid
+            # token is not counted. It still gets the category's headers.
+            headers.update(self._limiter.peek(route.category))
             grant = self._tokens.check(call.token)
+            headers.update(self._limiter.admit(route.category))
             if route.scopes and not grant.scopes & route.scopes:
                 missing = ",".join(route.required_scopes)
                 message = f"Invalid access token, does not contain scopes:[{missing}]."
@@ -410,14 +467,24 @@ class FakeZoom:
             route, _ = self.routes.resolve(call.method, call.path)
         except ApiError:
             return headers
-        headers.update(self._meter.headers(route.category))
+        headers.update(self._limiter.count(route.category))
         return headers
+
+    def _response_delay(self) -> float:
+        """Return the latency plus a jitter draw for one response, in seconds."""
+        if self.latency_jitter <= 0:
+            return self.latency
+        with self._jitter_lock:
+            jitter = self._jitter_random.uniform(0, self.latency_jitter)
+        return self.latency + jitter
 
     def _pause(self, seconds: float) -> None:
         if seconds > 0:
             self._stopping.wait(seconds)
 
     def _record(self, call: _Call, status: int | None, code: int | None) -> None:
+        if not self.record_requests:
+            return
         record = RequestRecord(
             method=call.method,
             path=call.path,
@@ -493,6 +560,25 @@ class _Server(ThreadingHTTPServer):
             logger.debug("zoom_fake client %s went away", client_address)
             return
         logger.exception("zoom_fake connection from %s failed", client_address)
+
+
+def _rate_limiter(
+    plan: str, enforce: bool, speedup: float, clock: Callable[[], float]
+) -> RateLimiter:
+    if enforce:
+        return RateLimiter(plan, enforce=True, speedup=speedup, clock=clock)
+    # Without enforcement the headers carry the Business per-second limits
+    # whatever the plan, counted in windows of the monotonic clock, so a frozen
+    # test clock never drives X-RateLimit-Remaining to 0.
+    return RateLimiter("business", enforce=False, speedup=speedup, clock=time.monotonic)
+
+
+def _check_seconds(name: str, value: float) -> None:
+    if not math.isfinite(value) or value < 0:
+        message = (
+            f"{name} must be a finite number of seconds of 0 or more; got {value!r}"
+        )
+        raise ValueError(message)
 
 
 def _read_call(handler: _Handler) -> _Call:
