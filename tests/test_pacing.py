@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+from time import monotonic
+from time import sleep as real_sleep
 
 import pytest
 
 from jobs.config import ConfigError, config_from_mapping
 from tests.conftest import make_session
-from zoom_auth import ENDPOINTS, PLAN_LIMITS, Pacer, TokenBucket
+from zoom_auth import ENDPOINTS, PLAN_LIMITS, Pacer, TokenBucket, TransientError
 from zoom_fake import AccountSpec, FakeZoom
 
 
@@ -134,3 +136,50 @@ def test_bad_plan_settings_rejected(tmp_path, plan, share, message):
         config_from_mapping({"zoom": zoom}, base_dir=tmp_path, env={})
 
     assert message in str(caught.value)
+
+
+def test_paced_session_gets_no_429():
+    # Both sides run their rate clocks 20 times faster than real time, so the
+    # free plan's 4 Light and 2 Medium requests per second take little time.
+    speedup = 20.0
+    with FakeZoom(
+        account=AccountSpec(seed=3, active_users=3),
+        plan="free",
+        enforce_limits=True,
+        speedup=speedup,
+    ) as fake:
+        pacer = Pacer(
+            "free",
+            0.8,
+            clock=lambda: monotonic() * speedup,
+            sleep=lambda seconds: real_sleep(seconds / speedup),
+        )
+        session = make_session(fake, pacer=pacer)
+
+        for _ in range(30):
+            session.get("/users/{userId}", userId="me")
+        for _ in range(10):
+            list(session.paginate("/users", "users"))
+        stats = fake.rate_stats()
+
+    assert stats["Light"].requests == 30
+    assert stats["Medium"].requests == 10
+    assert stats["Light"].rejected_qps == 0
+    assert stats["Medium"].rejected_qps == 0
+
+
+def test_unpaced_burst_is_rejected():
+    with FakeZoom(
+        account=AccountSpec(seed=3, active_users=3), plan="free", enforce_limits=True
+    ) as fake:
+        session = make_session(fake, max_attempts=1)
+        rejected = 0
+        for _ in range(10):
+            try:
+                session.get("/users/{userId}", userId="me")
+            except TransientError:
+                rejected += 1
+        stats = fake.rate_stats()
+
+    assert rejected > 0
+    assert stats["Light"].rejected_qps == rejected
