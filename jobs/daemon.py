@@ -37,6 +37,7 @@ from jobs.config import JOB_NAMES, Config, ConfigError
 from jobs.lock import DatabaseBusyError, RunLock
 from jobs.notify import Notifier
 from jobs.runner import build_session, run_job
+from jobs.state import format_utc
 from zoom_auth import (
     AuthenticationError,
     Token,
@@ -417,7 +418,7 @@ class Daemon:
 
     def _record_schedule(self, *, stopped: bool = False) -> None:
         """Write each job's schedule and next run time to ``_schedule``."""
-        now = _utc_text(datetime.now(UTC))
+        now = format_utc(datetime.now(UTC))
         rows = []
         for name in JOB_NAMES:
             job = None if stopped else self.scheduler.get_job(name)
@@ -426,7 +427,7 @@ class Daemon:
                 {
                     "job": name,
                     "schedule": schedule.describe() if schedule else None,
-                    "next_run_at": _utc_text(job.next_run_time) if job else None,
+                    "next_run_at": _next_run(job),
                     "updated_at": now,
                     "pid": os.getpid(),
                 }
@@ -441,8 +442,8 @@ class Daemon:
             log.warning("schedule_record_failed", error=str(exc))
 
 
-def _utc_text(moment: datetime | None) -> str | None:
-    if moment is None:
+def _next_run(job: Any) -> str | None:
+    """Return a scheduler job's next run time as UTC text; None when it has none."""
+    if job is None or job.next_run_time is None:
         return None
-    text = moment.astimezone(UTC).isoformat(timespec="seconds")
-    return text.replace("+00:00", "Z")
+    return format_utc(job.next_run_time)

@@ -26,6 +26,7 @@ from jobs.instances import meeting_instances, participants
 from jobs.lock import RunLock
 from jobs.meetings import meetings
 from jobs.recordings import recordings
+from jobs.state import format_utc
 from jobs.usage import daily_usage
 from jobs.users import users, users_me
 from jobs.webinars import webinars
@@ -273,4 +274,4 @@ def _requests_sent(session: ZoomSession) -> int:
 
 
 def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return format_utc(datetime.now(UTC))

@@ -31,6 +31,7 @@ from jobs.config import (
     read_config_file,
 )
 from jobs.schedule import Schedule
+from jobs.state import format_utc
 
 # Seconds a read waits when SQLite reports the database busy. In WAL mode a
 # reader rarely waits, because writers do not block it.
@@ -128,7 +129,7 @@ class StatusReport:
         """Return the report as the JSON object that ``status --json`` prints."""
         return {
             "healthy": self.healthy,
-            "checked_at": format_time(self.checked_at),
+            "checked_at": format_utc(self.checked_at),
             "database": str(self.database),
             "jobs": [asdict(job) for job in self.jobs],
         }
@@ -371,12 +372,6 @@ def parse_time(text: str) -> datetime | None:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment
-
-
-def format_time(moment: datetime) -> str:
-    """Format an aware datetime as ``_runs`` stores it: UTC seconds with a "Z"."""
-    utc = moment.astimezone(UTC).isoformat(timespec="seconds")
-    return utc.replace("+00:00", "Z")
 
 
 def format_duration(span: timedelta) -> str:
