@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -124,6 +125,29 @@ def cli_env(fake: FakeZoom | None = None, **extra: str) -> dict[str, str]:
         )
     env.update(extra)
     return env
+
+
+def run_example_config(
+    fake: FakeZoom, cwd: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `zoom-etl run ARGS` with the committed config.yaml into cwd/zoom.db."""
+    command = [
+        *zoom_etl_command(),
+        "--config",
+        str(REPO_ROOT / "config.yaml"),
+        "--db",
+        "zoom.db",
+        "run",
+        *args,
+    ]
+    return subprocess.run(
+        command,
+        env=cli_env(fake),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def zoom_etl_command() -> list[str]:

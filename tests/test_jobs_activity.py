@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,11 +17,9 @@ from jobs.base import JobContext
 from jobs.runner import build_session, exit_code, run_job, run_jobs
 from jobs.windows import months_back
 from tests.conftest import (
-    REPO_ROOT,
     Clock,
-    cli_env,
     emulator_context,
-    zoom_etl_command,
+    run_example_config,
 )
 from tests.conftest import (
     emulator_config as make_config,
@@ -268,24 +265,8 @@ def test_missing_scope_fails_only_that_job(tmp_path, report):
 
 def test_cli_runs_both_log_jobs(tmp_path):
     with FakeZoom(account=AccountSpec(seed=64)) as fake:
-        done = subprocess.run(
-            [
-                *zoom_etl_command(),
-                "--config",
-                str(REPO_ROOT / "config.yaml"),
-                "--db",
-                "zoom.db",
-                "run",
-                "--job",
-                "activity_logs",
-                "--job",
-                "operation_logs",
-            ],
-            env=cli_env(fake),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
+        done = run_example_config(
+            fake, tmp_path, "--job", "activity_logs", "--job", "operation_logs"
         )
         today = datetime.now(UTC).date()
         first = months_back(today, 6)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,11 @@ from jobs.base import JobContext
 from jobs.groups import GROUPS_JOB, groups
 from jobs.runner import build_session, exit_code, run_job, run_jobs
 from tests.conftest import (
-    REPO_ROOT,
-    cli_env,
-    make_session,
-    zoom_etl_command,
+    emulator_config as make_config,
 )
 from tests.conftest import (
-    emulator_config as make_config,
+    make_session,
+    run_example_config,
 )
 from zoom_fake import AccountSpec, FakeZoom, Fault
 
@@ -194,23 +191,7 @@ def test_missing_scope_fails_only_groups(tmp_path):
 
 def test_cli_runs_groups(tmp_path):
     with FakeZoom(account=SPEC) as fake:
-        done = subprocess.run(
-            [
-                *zoom_etl_command(),
-                "--config",
-                str(REPO_ROOT / "config.yaml"),
-                "--db",
-                "zoom.db",
-                "run",
-                "--job",
-                GROUPS_JOB,
-            ],
-            env=cli_env(fake),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_example_config(fake, tmp_path, "--job", GROUPS_JOB)
         expected = expected_members(fake)
 
     assert done.returncode == 0, done.stderr

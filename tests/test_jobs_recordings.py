@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -14,11 +13,9 @@ from jobs.base import JobContext
 from jobs.recordings import RECORDINGS_JOB, recordings, strip_secrets
 from jobs.runner import build_session, exit_code, run_job, run_jobs
 from tests.conftest import (
-    REPO_ROOT,
     Clock,
-    cli_env,
     emulator_context,
-    zoom_etl_command,
+    run_example_config,
 )
 from tests.conftest import (
     emulator_config as make_config,
@@ -280,23 +277,7 @@ def test_missing_scope_fails_only_recordings(tmp_path):
 
 def test_cli_runs_recordings(tmp_path):
     with FakeZoom(account=AccountSpec(seed=54, recordings_per_user=4)) as fake:
-        done = subprocess.run(
-            [
-                *zoom_etl_command(),
-                "--config",
-                str(REPO_ROOT / "config.yaml"),
-                "--db",
-                "zoom.db",
-                "run",
-                "--job",
-                RECORDINGS_JOB,
-            ],
-            env=cli_env(fake),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_example_config(fake, tmp_path, "--job", RECORDINGS_JOB)
 
     assert done.returncode == 0, done.stderr
     db = sqlite_utils.Database(tmp_path / "zoom.db")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,11 +14,9 @@ from jobs.runner import build_session, exit_code, run_job, run_jobs
 from jobs.usage import DAILY_USAGE_JOB, daily_usage
 from jobs.windows import months_back
 from tests.conftest import (
-    REPO_ROOT,
     Clock,
-    cli_env,
     emulator_context,
-    zoom_etl_command,
+    run_example_config,
 )
 from tests.conftest import (
     emulator_config as make_config,
@@ -170,23 +167,7 @@ def test_missing_scope_fails_only_daily_usage(tmp_path):
 
 def test_cli_runs_daily_usage(tmp_path):
     with FakeZoom(account=AccountSpec(seed=44)) as fake:
-        done = subprocess.run(
-            [
-                *zoom_etl_command(),
-                "--config",
-                str(REPO_ROOT / "config.yaml"),
-                "--db",
-                "zoom.db",
-                "run",
-                "--job",
-                DAILY_USAGE_JOB,
-            ],
-            env=cli_env(fake),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_example_config(fake, tmp_path, "--job", DAILY_USAGE_JOB)
 
     assert done.returncode == 0, done.stderr
     db = sqlite_utils.Database(tmp_path / "zoom.db")

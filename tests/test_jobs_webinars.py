@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,11 +16,9 @@ from jobs.base import JobContext
 from jobs.runner import build_session, exit_code, run_job, run_jobs
 from jobs.webinars import WEBINARS_JOB, webinars
 from tests.conftest import (
-    REPO_ROOT,
     Clock,
-    cli_env,
     emulator_context,
-    zoom_etl_command,
+    run_example_config,
 )
 from tests.conftest import (
     emulator_config as make_config,
@@ -265,23 +262,7 @@ def test_missing_scope_fails_only_webinars(tmp_path):
 def test_cli_warns_once_for_missing_add_on(tmp_path):
     spec = AccountSpec(seed=84, active_users=6, webinar_users=1, history_days=60)
     with FakeZoom(account=spec) as fake:
-        done = subprocess.run(
-            [
-                *zoom_etl_command(),
-                "--config",
-                str(REPO_ROOT / "config.yaml"),
-                "--db",
-                "zoom.db",
-                "run",
-                "--job",
-                WEBINARS_JOB,
-            ],
-            env=cli_env(fake),
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_example_config(fake, tmp_path, "--job", WEBINARS_JOB)
 
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
