@@ -117,10 +117,12 @@ class RunLock:
 
     def _busy_message(self, holder: str) -> str:
         database = self.path.with_suffix("")
-        who = f"zoom-etl process {holder}" if holder else "another zoom-etl process"
+        holder_text = (
+            f"zoom-etl process {holder}" if holder else "another zoom-etl process"
+        )
         waited = f" after waiting {self.wait:.0f} s" if self.wait else ""
         return (
-            f"{database} is in use by {who} (lock file {self.path}){waited}; let "
+            f"{database} is in use by {holder_text} (lock file {self.path}){waited}; let "
             "that run finish, or give zoom-etl run --wait to queue behind it"
         )
 

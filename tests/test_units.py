@@ -195,7 +195,7 @@ def test_daemon_restart_policy() -> None:
 def test_daemon_stop_timeout_covers_shutdown() -> None:
     """systemd must not SIGKILL a daemon that is still finishing a job.
 
-    After SIGTERM the daemon waits stop_timeout for running jobs. Then it asks
+    After SIGTERM the daemon waits stop_timeout for running jobs. Then it signals
     them to stop and waits one request's connect and read timeouts plus 5 s.
     """
     unit = load(DAEMON_UNIT)

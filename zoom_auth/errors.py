@@ -104,9 +104,9 @@ class MissingScopesError(APIError, ConfigurationError):
         match = _SCOPES_RE.search(self.zoom_message)
         names = match.group(1) if match else ""
         self.scopes = [s.strip() for s in names.split(",") if s.strip()]
-        wanted = ", ".join(self.scopes) or "the scopes this endpoint lists"
+        needed = ", ".join(self.scopes) or "the scopes this endpoint lists"
         self.args = (
-            f"{self.method} {self.path}: the Zoom app lacks the scopes {wanted}; "
+            f"{self.method} {self.path}: the Zoom app lacks the scopes {needed}; "
             "add them to the Server-to-Server OAuth app in the Zoom App "
             "Marketplace and activate it again",
         )

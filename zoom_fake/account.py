@@ -8,10 +8,10 @@ dashboard needs it, instances to their dates (see :mod:`zoom_fake.usage`).
 Meeting ids and meeting UUIDs encode their position and decode back without a
 table.
 
-The account's history is laid out around the anchor, but the emulator serves
-only what has happened by its clock: an instance appears in reports once it has
-ended, a recording once its meeting has ended, a log entry once its time has
-passed.
+The account's history is laid out around the anchor. The emulator serves only
+what has happened by its clock. An instance appears in reports once it has
+ended, a recording once its meeting has ended, and a log entry once its time
+has passed.
 """
 
 from __future__ import annotations
