@@ -102,8 +102,10 @@ def test_every_endpoint_category_is_paced():
 
 def test_session_paces_by_endpoint_category():
     time = FakeTime()
+    # Without enforced limits the emulator's headers carry the Business
+    # limits, so a Business pacer keeps its rates.
     with FakeZoom(account=AccountSpec(seed=3, active_users=3)) as fake:
-        pacer = Pacer("free", 1.0, clock=time.clock, sleep=time.sleep)
+        pacer = Pacer("business", 1.0, clock=time.clock, sleep=time.sleep)
         session = make_session(fake, pacer=pacer)
 
         for _ in range(3):
@@ -111,7 +113,42 @@ def test_session_paces_by_endpoint_category():
         list(session.paginate("/users", "users"))
         list(session.paginate("/users", "users"))
 
-    assert time.sleeps == pytest.approx([0.25, 0.5, 0.5])
+    assert time.sleeps == pytest.approx([1 / 80, 2 / 80, 1 / 60])
+
+
+def test_session_adapts_pace_to_rate_limit_headers():
+    time = FakeTime()
+    with FakeZoom(account=AccountSpec(seed=3, active_users=3)) as fake:
+        pacer = Pacer("free", 0.5, clock=time.clock, sleep=time.sleep)
+        session = make_session(fake, pacer=pacer)
+        assert pacer.rate("Light") == pytest.approx(2)
+
+        session.get("/users/{userId}", userId="me")
+
+    # The emulator reports Business's 80 Light requests per second.
+    assert pacer.rate("Light") == pytest.approx(40)
+    assert pacer.rate("Medium") == pytest.approx(1)
+
+
+def test_pacer_waits_a_window_when_none_remains():
+    time = FakeTime()
+    pacer = Pacer("pro", 1.0, clock=time.clock, sleep=time.sleep)
+
+    pacer.observe("Heavy", limit=10, remaining=0)
+    pacer.acquire("Heavy")
+    pacer.observe("Resource-intensive", limit=20, remaining=0)
+    pacer.acquire("Resource-intensive")
+
+    assert time.sleeps == pytest.approx([1.0, 60.0])
+    assert pacer.rate("Resource-intensive") == pytest.approx(20 / 60)
+
+
+def test_pacer_leaves_daily_limits_alone():
+    pacer = Pacer("pro", 0.8)
+
+    pacer.observe("Heavy", limit=30_000, remaining=0)
+
+    assert pacer.rate("Heavy") == pytest.approx(8)
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,12 @@ This package does not touch SQLite or scheduling.
 """
 
 from zoom_auth.auth import ZoomAuth
+from zoom_auth.daily import DailyQuota
 from zoom_auth.endpoints import ENDPOINTS, Endpoint, encode_uuid, format_path
 from zoom_auth.errors import (
     APIError,
     AuthenticationError,
+    BudgetReached,
     CannotHostError,
     ConfigurationError,
     DailyLimitError,
@@ -29,10 +31,12 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "Backoff",
+    "BudgetReached",
     "CannotHostError",
     "ConfigurationError",
     "DEFAULT_TOKEN_URL",
     "DailyLimitError",
+    "DailyQuota",
     "ENDPOINTS",
     "Endpoint",
     "MissingScopesError",

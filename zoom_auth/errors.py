@@ -61,6 +61,10 @@ class DailyLimitError(TransientError):
         self.retry_after = retry_after
 
 
+class BudgetReached(DailyLimitError):
+    """The run used up its own budget of Heavy and Resource-intensive requests."""
+
+
 class StopRequested(TransientError):
     """The process is shutting down, so no further request is sent."""
 

@@ -8,9 +8,14 @@ share the account's limits, so only ``rate_share`` of each limit is used.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
+
+import structlog
+
+log = structlog.get_logger(__name__)
 
 # Requests per second Zoom allows per category, by plan. Resource-intensive
 # limits are per minute: 10 on Free and Pro, 20 on Business and higher.
@@ -24,6 +29,13 @@ PLAN_LIMITS: dict[str, dict[str, float]] = {
         "Resource-intensive": 20 / 60,
     },
 }
+
+# Seconds of the window each category's limit counts in.
+WINDOW_SECONDS = {"Resource-intensive": 60.0}
+
+# An X-RateLimit-Limit above this is a daily limit (Zoom's are 1,000 and
+# more); at or below it, a per-window one (at most 80 per second).
+MAX_WINDOW_LIMIT = 200
 
 
 class TokenBucket:
@@ -50,6 +62,7 @@ class TokenBucket:
             msg = f"rate must be above 0 calls per second, not {rate}"
             raise ValueError(msg)
         self.interval = 1.0 / rate
+        self.rate = rate
         self.clock = clock
         self.sleep = sleep
         self._lock = threading.Lock()
@@ -65,6 +78,20 @@ class TokenBucket:
         if wait > 0:
             self.sleep(wait)
         return wait
+
+    def set_rate(self, rate: float) -> None:
+        """Space later calls at ``rate`` per second; slots already taken stay."""
+        if rate <= 0:
+            msg = f"rate must be above 0 calls per second, not {rate}"
+            raise ValueError(msg)
+        with self._lock:
+            self.rate = rate
+            self.interval = 1.0 / rate
+
+    def hold(self, seconds: float) -> None:
+        """Give no slot earlier than ``seconds`` from now."""
+        with self._lock:
+            self._next_slot = max(self._next_slot, self.clock() + seconds)
 
 
 class Pacer:
@@ -107,3 +134,27 @@ class Pacer:
             KeyError: the category is not one of Zoom's four.
         """
         return self.buckets[category].acquire()
+
+    def rate(self, category: str) -> float:
+        """Return the requests per second a category is paced at."""
+        return self.buckets[category].rate
+
+    def observe(self, category: str, limit: int, remaining: int) -> None:
+        """Adapt a category's pace to Zoom's X-RateLimit-Limit and -Remaining.
+
+        A limit of at most :data:`MAX_WINDOW_LIMIT` is the per-window limit
+        (per second; per minute for Resource-intensive), which replaces the
+        plan's figure. When that window has nothing left, the category waits
+        one window. A larger limit is a daily one, which pacing leaves to the
+        session.
+        """
+        bucket = self.buckets.get(category)
+        if bucket is None or not 0 < limit <= MAX_WINDOW_LIMIT:
+            return
+        window = WINDOW_SECONDS.get(category, 1.0)
+        rate = limit / window * self.rate_share
+        if not math.isclose(rate, bucket.rate):
+            log.info("rate_limit_adapted", category=category, per_second=round(rate, 3))
+            bucket.set_rate(rate)
+        if remaining <= 0:
+            bucket.hold(window)

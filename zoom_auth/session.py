@@ -13,6 +13,7 @@ import requests
 import structlog
 
 from zoom_auth.auth import ZoomAuth
+from zoom_auth.daily import DailyQuota, parse_retry_after
 from zoom_auth.endpoints import endpoint, format_path
 from zoom_auth.errors import (
     APIError,
@@ -22,7 +23,7 @@ from zoom_auth.errors import (
     TransientError,
     classify_api_error,
 )
-from zoom_auth.pacing import Pacer
+from zoom_auth.pacing import MAX_WINDOW_LIMIT, Pacer
 from zoom_auth.retry import Backoff, http_session
 from zoom_auth.token import TokenProvider
 
@@ -82,6 +83,8 @@ class ZoomSession:
             :class:`StopRequested` is raised instead. A request already sent
             runs to its response or its timeout.
         pacer: spaces requests per rate-limit category; None sends at once.
+        quota: daily limits and the run's request budget; one is made when
+            None.
     """
 
     def __init__(
@@ -97,9 +100,11 @@ class ZoomSession:
         pool_size: int = 10,
         stop: threading.Event | None = None,
         pacer: Pacer | None = None,
+        quota: DailyQuota | None = None,
     ):
         self.provider = provider
         self.pacer = pacer
+        self.quota = quota or DailyQuota()
         self.pinned_base_url = base_url.rstrip("/") if base_url else None
         self.timeout = timeout
         self.max_attempts = max_attempts
@@ -111,6 +116,8 @@ class ZoomSession:
         self._http = http_session(pool_size)
         self._count_lock = threading.Lock()
         self.requests_sent = 0
+        # Seconds a response takes, as a moving average; None before the first.
+        self.latency: float | None = None
 
     def __repr__(self) -> str:
         return f"ZoomSession(base_url={self.pinned_base_url!r})"
@@ -153,7 +160,7 @@ class ZoomSession:
         while True:
             attempt += 1
             try:
-                response = self._send(url, params, category)
+                response = self._send(url, path, params, category)
             except _RETRYABLE_EXCEPTIONS as exc:
                 problem = f"{type(exc).__name__}: {exc}"
                 self._before_retry(attempt, path, problem, None, exc)
@@ -161,7 +168,7 @@ class ZoomSession:
             attempt += len(response.history)
             if response.status_code < 300:
                 return self._decode(response, path)
-            error = self._error(response, path)
+            error = self._error(response, path, category)
             if not isinstance(error, ServerError):
                 raise error
             wait = self._retry_after(response, error)
@@ -217,13 +224,16 @@ class ZoomSession:
             page_token = next_token
 
     def _send(
-        self, url: str, params: Mapping[str, Any] | None, category: str
+        self, url: str, path: str, params: Mapping[str, Any] | None, category: str
     ) -> requests.Response:
         self._check_stop()
+        self.quota.take(category, path)
         if self.pacer is not None:
             self.pacer.acquire(category)
+            self._check_stop()
         with self._count_lock:
             self.requests_sent += 1
+        sent = time.monotonic()
         # Zoom's API does not redirect GETs; a 3xx is reported as an error
         # rather than followed with the bearer token.
         response = self._http.get(
@@ -233,10 +243,28 @@ class ZoomSession:
             timeout=self.timeout,
             allow_redirects=False,
         )
-        if response.history:
-            with self._count_lock:
-                self.requests_sent += len(response.history)
+        elapsed = time.monotonic() - sent
+        with self._count_lock:
+            self.requests_sent += len(response.history)
+            previous = self.latency
+            self.latency = (
+                elapsed if previous is None else 0.8 * previous + 0.2 * elapsed
+            )
+        self._observe_limits(response, category)
         return response
+
+    def _observe_limits(self, response: requests.Response, category: str) -> None:
+        """Adapt to the X-RateLimit-Limit and -Remaining headers Zoom sends."""
+        headers = response.headers
+        limit = _header_int(headers.get("X-RateLimit-Limit"))
+        remaining = _header_int(headers.get("X-RateLimit-Remaining"))
+        if limit is None or remaining is None or response.status_code == 429:
+            return
+        category = headers.get("X-RateLimit-Category") or category
+        if limit > MAX_WINDOW_LIMIT:
+            self.quota.observe(category, remaining)
+        elif self.pacer is not None:
+            self.pacer.observe(category, limit, remaining)
 
     def _decode(self, response: requests.Response, path: str) -> dict[str, Any]:
         try:
@@ -250,7 +278,9 @@ class ZoomSession:
             raise TransientError(msg)
         return body
 
-    def _error(self, response: requests.Response, path: str) -> APIError:
+    def _error(
+        self, response: requests.Response, path: str, endpoint_category: str
+    ) -> APIError:
         try:
             body = response.json()
         except ValueError:
@@ -262,6 +292,8 @@ class ZoomSession:
         if response.status_code == 429 and _is_daily_limit(response, message):
             category = response.headers.get("X-RateLimit-Category")
             retry_after = response.headers.get("Retry-After")
+            until = parse_retry_after(retry_after, self.quota.now())
+            self.quota.mark_exhausted(category or endpoint_category, until)
             msg = (
                 f"GET {path}: Zoom's daily request limit for the {category or 'this'} "
                 f"category is used up; the next run after {retry_after or '00:00 UTC'} "
@@ -340,6 +372,13 @@ def _page_records(body: dict[str, Any], key: str, template: str) -> list[Any]:
         return []
     msg = f"GET {template} returned a page without a {key!r} list"
     raise TransientError(msg)
+
+
+def _header_int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _is_daily_limit(response: requests.Response, message: str) -> bool:
