@@ -12,10 +12,13 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlite_utils import Database
+
 from jobs import state, store
 from jobs.base import JobContext
+from jobs.fanout import Emit, Step, fan_out, skip_or_fail
 from jobs.meetings import fetch_user_ids
-from jobs.plan import JOB_ENDING_ERRORS, fail_resource, run_plan_gated
+from jobs.plan import fail_resource, run_plan_gated
 from jobs.sync import (
     join_row,
     midnight,
@@ -24,18 +27,17 @@ from jobs.sync import (
     without_passcodes,
 )
 from jobs.windows import month_windows, months_back, utc_date
-from zoom_auth import (
-    APIError,
-    SkippableError,
-    TransientError,
-    ZoomSession,
-)
+from zoom_auth import APIError, SkippableError, ZoomError, ZoomSession
+from zoom_auth.endpoints import endpoint
 
 INSTANCES_JOB = "meeting_instances"
 
 # Primary key of ``participants``: one row per join of a person to an instance.
 PARTICIPANT_KEY = ("meeting_uuid", "participant_key", "join_time")
 PARTICIPANTS_JOB = "participants"
+
+# Instances read from the database at a time.
+INSTANCE_CHUNK = 1000
 
 # 400 code 12702: Zoom no longer reports on a meeting more than a year old.
 YEAR_OLD_CODE = 12702
@@ -106,30 +108,34 @@ def meeting_instances(ctx: JobContext) -> None:
 
 
 def _instances_from_reports(ctx: JobContext) -> None:
+    """Read each host's report on the fan-out pool, window after window.
+
+    A window's rows and the host's cursor move commit in order, so a host's
+    cursor never passes a window whose rows are not committed.
+    """
     today = utc_date(ctx.started_at)
     retention = months_back(today, REPORT_MONTHS)
-    for user_id in fetch_user_ids(ctx.session):
-        start = sync_start(ctx, INSTANCES_JOB, retention, partition=user_id)
-        resource = f"report/users/{user_id}/meetings"
-        try:
-            for window in month_windows(utc_date(start), today):
-                for records in fetch_report_meetings(
-                    ctx.session, user_id, window.params
-                ):
-                    rows = [instance_row(r, user_id) for r in records]
-                    ctx.result.rows += store.upsert(
-                        ctx.db, "meeting_instances", rows, pk="uuid"
-                    )
-                reached = min(window.end, ctx.started_at)
-                state.advance_cursor(ctx.db, INSTANCES_JOB, reached, partition=user_id)
-        except SkippableError as exc:
-            ctx.result.skip(resource, exc)
-        except JOB_ENDING_ERRORS:
-            raise
-        except (TransientError, APIError) as exc:
-            fail_resource(ctx, resource, exc)
-        else:
-            ctx.result.succeed()
+
+    def hosts() -> Iterator[tuple[str, datetime]]:
+        for user_id in fetch_user_ids(ctx.session):
+            yield user_id, sync_start(ctx, INSTANCES_JOB, retention, partition=user_id)
+
+    def fetch(host: tuple[str, datetime], emit: Emit) -> None:
+        user_id, start = host
+        for window in month_windows(utc_date(start), today):
+            for records in fetch_report_meetings(ctx.session, user_id, window.params):
+                rows = [instance_row(r, user_id) for r in records]
+                emit(store.upsert_step("meeting_instances", rows, pk="uuid"))
+            reached = min(window.end, ctx.started_at)
+            emit(state.cursor_step(INSTANCES_JOB, reached, partition=user_id))
+
+    fan_out(
+        ctx,
+        hosts(),
+        fetch,
+        category=endpoint("/report/users/{userId}/meetings").category,
+        on_error=skip_or_fail(ctx, lambda host: f"report/users/{host[0]}/meetings"),
+    )
 
 
 def _instances_from_dashboard(ctx: JobContext) -> None:
@@ -170,42 +176,64 @@ def _sync_participants(ctx: JobContext) -> None:
 
     That is every instance not fetched yet, plus those that ended after the
     job's cursor minus the lookback, whose reports Zoom may still complete.
-    The rows of one instance are replaced in one transaction. The cursor
-    moves to the run's start, or to the end of the earliest instance that
-    failed, so failed instances are fetched again.
+    Instances are read on the fan-out pool, and the rows of one instance are
+    replaced in one transaction. The cursor moves to the run's start, or to
+    the end of the earliest instance that failed, so failed instances are
+    fetched again.
     """
     retention = months_back(utc_date(ctx.started_at), 12)
     start = sync_start(ctx, PARTICIPANTS_JOB, retention)
-    pending = _instances_to_fetch(ctx, start, state.format_utc(midnight(retention)))
-    earliest_failure: datetime | None = None
-    for uuid, end_time in pending:
+    oldest = state.format_utc(midnight(retention))
+    failed_ends: list[datetime] = []
+    fetched_at = state.format_utc(ctx.started_at)
+
+    def fetch(instance: tuple[str, str], emit: Emit) -> None:
+        uuid = instance[0]
+        rows = [participant_row(r, uuid) for r in fetch_participants(ctx.session, uuid)]
+        emit(_replace_participants(uuid, rows, fetched_at))
+
+    def on_error(instance: tuple[str, str], error: ZoomError) -> None:
+        uuid, end_time = instance
         resource = f"report/meetings/{uuid}/participants"
-        try:
-            records = fetch_participants(ctx.session, uuid)
-        except JOB_ENDING_ERRORS:
-            raise
-        except (SkippableError, TransientError, APIError) as exc:
-            if _is_skip(exc):
-                ctx.result.skip(resource, exc)
-                with store.transaction(ctx.db):
-                    _mark_fetched(ctx, uuid)
-                continue
-            ended = state.parse_utc(end_time) if end_time else ctx.started_at
-            earliest_failure = min(earliest_failure or ended, ended)
-            fail_resource(ctx, resource, exc)
-            continue
-        ctx.result.succeed()
-        rows = [participant_row(r, uuid) for r in records]
-        with store.transaction(ctx.db):
-            ctx.db.execute("delete from participants where meeting_uuid = ?", [uuid])
-            if rows:
-                ctx.db["participants"].upsert_all(rows, pk=PARTICIPANT_KEY, alter=True)
-            _mark_fetched(ctx, uuid)
-        ctx.result.rows += len(rows)
+        if _is_skip(error):
+            ctx.result.skip(resource, error)
+            with store.transaction(ctx.db):
+                _replace_participants(uuid, None, fetched_at)(ctx.db)
+            return
+        failed_ends.append(state.parse_utc(end_time) if end_time else ctx.started_at)
+        fail_resource(ctx, resource, error)
+
+    fan_out(
+        ctx,
+        _instances_to_fetch(ctx, start, oldest),
+        fetch,
+        category=endpoint("/report/meetings/{meetingId}/participants").category,
+        on_error=on_error,
+    )
     reached = ctx.started_at
-    if earliest_failure is not None:
-        reached = min(reached, earliest_failure - timedelta(seconds=1))
+    if failed_ends:
+        reached = min(reached, min(failed_ends) - timedelta(seconds=1))
     state.advance_cursor(ctx.db, PARTICIPANTS_JOB, reached)
+
+
+def _replace_participants(
+    uuid: str, rows: list[dict[str, Any]] | None, fetched_at: str
+) -> Step:
+    """Return a step that replaces an instance's participants and marks it fetched.
+
+    ``rows`` None marks the instance fetched and keeps any rows it has.
+    """
+
+    def step(db: Database) -> int:
+        if rows is not None:
+            db.execute("delete from participants where meeting_uuid = ?", [uuid])
+            if rows:
+                db["participants"].upsert_all(rows, pk=PARTICIPANT_KEY, alter=True)
+        row = {"meeting_uuid": uuid, "fetched_at": fetched_at}
+        db["_participants_fetched"].upsert(row, pk="meeting_uuid")
+        return len(rows or ())
+
+    return step
 
 
 def _is_skip(error: Exception) -> bool:
@@ -221,22 +249,23 @@ def _is_skip(error: Exception) -> bool:
 
 def _instances_to_fetch(
     ctx: JobContext, start: datetime, oldest: str
-) -> list[tuple[str, str]]:
-    """Return the instances to read, newest first, none older than ``oldest``.
+) -> Iterator[tuple[str, str]]:
+    """Yield the instances to read, newest first, none older than ``oldest``.
 
     Newest first, so a run of failures among old instances cannot keep newer
-    ones from being read.
+    ones from being read. They are read in chunks, so the list never sits in
+    memory whole.
     """
     cutoff = state.format_utc(start)
-    rows = ctx.db.execute(
+    query = (
         "select uuid, end_time from meeting_instances where end_time >= ? and "
-        "(end_time >= ? or uuid not in (select meeting_uuid from _participants_fetched)) "
-        "order by end_time desc",
-        [oldest, cutoff],
-    ).fetchall()
-    return [(uuid, end_time) for uuid, end_time in rows]
-
-
-def _mark_fetched(ctx: JobContext, uuid: str) -> None:
-    row = {"meeting_uuid": uuid, "fetched_at": state.format_utc(ctx.started_at)}
-    ctx.db["_participants_fetched"].upsert(row, pk="meeting_uuid")
+        "(end_time >= ? or uuid not in (select meeting_uuid from _participants_fetched))"
+    )
+    order = " order by end_time desc, uuid desc limit ?"
+    rows = ctx.db.execute(query + order, [oldest, cutoff, INSTANCE_CHUNK]).fetchall()
+    while rows:
+        yield from rows
+        last_uuid, last_end = rows[-1]
+        after = " and (end_time < ? or (end_time = ? and uuid < ?))"
+        params = [oldest, cutoff, last_end, last_end, last_uuid, INSTANCE_CHUNK]
+        rows = ctx.db.execute(query + after + order, params).fetchall()

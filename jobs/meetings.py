@@ -7,18 +7,11 @@ from typing import Any
 
 from jobs import store
 from jobs.base import JobContext
+from jobs.fanout import Emit, fan_out, skip_or_fail
 from jobs.sync import without_passcodes
 from jobs.users import fetch_users
-from zoom_auth import (
-    APIError,
-    AuthenticationError,
-    ConfigurationError,
-    DailyLimitError,
-    SkippableError,
-    StopRequested,
-    TransientError,
-    ZoomSession,
-)
+from zoom_auth import ZoomSession
+from zoom_auth.endpoints import endpoint
 
 # Pending users cannot host, so only these are asked for meetings.
 HOST_STATUSES = ("active", "inactive")
@@ -54,29 +47,24 @@ def meeting_row(record: dict[str, Any], user_id: str) -> dict[str, Any]:
 def meetings(ctx: JobContext) -> None:
     """Save the scheduled meetings of every active and inactive user.
 
-    A user who may not host (Zoom code 3161) or who vanished since the listing
-    (code 1001) is skipped and counted. A user whose meetings still fail after
-    retries, or fail with an error Zoom does not document for this endpoint,
-    is recorded as a failure and the job moves on, which makes the run
-    partial. A used-up daily limit, missing scopes, a rejected token or a run
-    of consecutive failures ends the job.
+    Users are read on the fan-out pool. A user who may not host (Zoom code
+    3161) or who vanished since the listing (code 1001) is skipped and
+    counted. A user whose meetings still fail after retries, or fail with an
+    error Zoom does not document for this endpoint, is recorded as a failure
+    and the job moves on, which makes the run partial. A used-up daily limit,
+    missing scopes, a rejected token or a run of consecutive failures ends the
+    job.
     """
-    for user_id in fetch_user_ids(ctx.session):
-        resource = f"users/{user_id}/meetings"
-        try:
-            for records in fetch_meetings(ctx.session, user_id):
-                rows = [meeting_row(r, user_id) for r in records]
-                ctx.result.rows += store.upsert(ctx.db, "meetings", rows, pk="id")
-        except SkippableError as exc:
-            ctx.result.skip(resource, exc)
-        except (
-            DailyLimitError,
-            StopRequested,
-            ConfigurationError,
-            AuthenticationError,
-        ):
-            raise
-        except (TransientError, APIError) as exc:
-            ctx.result.fail(resource, exc)
-        else:
-            ctx.result.succeed()
+
+    def fetch(user_id: str, emit: Emit) -> None:
+        for records in fetch_meetings(ctx.session, user_id):
+            rows = [meeting_row(r, user_id) for r in records]
+            emit(store.upsert_step("meetings", rows, pk="id"))
+
+    fan_out(
+        ctx,
+        fetch_user_ids(ctx.session),
+        fetch,
+        category=endpoint("/users/{userId}/meetings").category,
+        on_error=skip_or_fail(ctx, lambda user_id: f"users/{user_id}/meetings"),
+    )

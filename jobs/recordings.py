@@ -13,10 +13,13 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from jobs import state, store
+from sqlite_utils import Database
+
+from jobs import state
 from jobs.base import JobContext
+from jobs.fanout import Emit, Step, fan_out, skip_or_fail
 from jobs.meetings import fetch_user_ids
-from jobs.plan import JOB_ENDING_ERRORS, fail_resource, run_plan_gated
+from jobs.plan import run_plan_gated
 from jobs.sync import (
     SECRET_FIELDS,
     SECRET_QUERY_NAMES,
@@ -24,7 +27,8 @@ from jobs.sync import (
     sync_start,
 )
 from jobs.windows import Window, day_windows, months_back, utc_date
-from zoom_auth import APIError, Page, SkippableError, TransientError, ZoomError
+from zoom_auth import APIError, Page, ZoomError
+from zoom_auth.endpoints import endpoint
 
 RECORDINGS_JOB = "recordings"
 
@@ -137,21 +141,23 @@ def file_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def save_page(ctx: JobContext, records: list[dict[str, Any]]) -> int:
-    """Upsert one page of recordings and their files in one transaction.
+def page_step(records: list[dict[str, Any]]) -> Step:
+    """Return a write step that upserts one page of recordings and their files.
 
-    Returns:
-        The number of rows written.
+    The step returns the number of rows written.
     """
     recordings = [recording_row(r) for r in records if r.get("uuid")]
     files = [f for r in records if r.get("uuid") for f in file_rows(r)]
-    if not recordings:
-        return 0
-    with store.transaction(ctx.db):
-        ctx.db["recordings"].upsert_all(recordings, pk="uuid", alter=True)
+
+    def step(db: Database) -> int:
+        if not recordings:
+            return 0
+        db["recordings"].upsert_all(recordings, pk="uuid", alter=True)
         if files:
-            ctx.db["recording_files"].upsert_all(files, pk="id", alter=True)
-    return len(recordings) + len(files)
+            db["recording_files"].upsert_all(files, pk="id", alter=True)
+        return len(recordings) + len(files)
+
+    return step
 
 
 def recordings(ctx: JobContext) -> None:
@@ -166,32 +172,31 @@ def recordings(ctx: JobContext) -> None:
 
 
 def _sync_recordings(ctx: JobContext) -> None:
-    for user_id in fetch_user_ids(ctx.session):
-        resource = f"users/{user_id}/recordings"
-        try:
-            _sync_host(ctx, user_id)
-        except SkippableError as exc:
-            ctx.result.skip(resource, exc)
-        except JOB_ENDING_ERRORS:
-            raise
-        except (TransientError, APIError, RangeShortenedError) as exc:
-            fail_resource(ctx, resource, exc)
-        else:
-            ctx.result.succeed()
-
-
-def _sync_host(ctx: JobContext, user_id: str) -> None:
     today = utc_date(ctx.started_at)
-    start = _host_start(ctx, user_id, today)
-    for window in day_windows(utc_date(start), today, WINDOW_DAYS):
-        try:
-            for records in fetch_recordings(ctx, user_id, window):
-                ctx.result.rows += save_page(ctx, records)
-        except APIError as exc:
-            if exc.code != NO_RECORDING_CODE:
-                raise
-        reached = min(window.end, ctx.started_at)
-        state.advance_cursor(ctx.db, RECORDINGS_JOB, reached, partition=user_id)
+
+    def hosts() -> Iterator[tuple[str, datetime]]:
+        for user_id in fetch_user_ids(ctx.session):
+            yield user_id, _host_start(ctx, user_id, today)
+
+    def fetch(host: tuple[str, datetime], emit: Emit) -> None:
+        user_id, start = host
+        for window in day_windows(utc_date(start), today, WINDOW_DAYS):
+            try:
+                for records in fetch_recordings(ctx, user_id, window):
+                    emit(page_step(records))
+            except APIError as exc:
+                if exc.code != NO_RECORDING_CODE:
+                    raise
+            reached = min(window.end, ctx.started_at)
+            emit(state.cursor_step(RECORDINGS_JOB, reached, partition=user_id))
+
+    fan_out(
+        ctx,
+        hosts(),
+        fetch,
+        category=endpoint("/users/{userId}/recordings").category,
+        on_error=skip_or_fail(ctx, lambda host: f"users/{host[0]}/recordings"),
+    )
 
 
 def _host_start(ctx: JobContext, user_id: str, today: date) -> datetime:

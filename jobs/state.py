@@ -7,6 +7,7 @@ are committed, and never past the start of the run that moves it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlite_utils import Database
@@ -33,6 +34,14 @@ def advance_cursor(
     Returns:
         The cursor after the call.
     """
+    with store.transaction(db):
+        return write_cursor(db, job, moment, partition)
+
+
+def write_cursor(
+    db: Database, job: str, moment: datetime, partition: str = WHOLE_JOB
+) -> datetime:
+    """Move a cursor forward inside the caller's transaction; see :func:`advance_cursor`."""
     current = get_cursor(db, job, partition)
     if current is not None and current >= moment:
         return current
@@ -42,9 +51,20 @@ def advance_cursor(
         "cursor": format_utc(moment),
         "updated_at": format_utc(datetime.now(UTC)),
     }
-    with store.transaction(db):
-        db["_state"].upsert(row, pk=("job", "partition"))
+    db["_state"].upsert(row, pk=("job", "partition"))
     return moment
+
+
+def cursor_step(
+    job: str, moment: datetime, partition: str = WHOLE_JOB
+) -> Callable[[Database], int]:
+    """Return a write step that moves a cursor forward; it writes no data rows."""
+
+    def step(db: Database) -> int:
+        write_cursor(db, job, moment, partition)
+        return 0
+
+    return step
 
 
 def format_utc(moment: datetime) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,23 @@ def upsert(db: Database, table: str, rows: Iterable[Mapping[str, Any]], pk: str)
     return len(batch)
 
 
+def upsert_step(
+    table: str, rows: Iterable[Mapping[str, Any]], pk: str | tuple[str, ...]
+) -> Callable[[Database], int]:
+    """Return a write step that upserts ``rows`` inside the caller's transaction.
+
+    The step returns the number of rows written. See :func:`upsert`.
+    """
+    batch = [dict(row) for row in rows]
+
+    def step(db: Database) -> int:
+        if batch:
+            db[table].upsert_all(batch, pk=pk, alter=True)
+        return len(batch)
+
+    return step
+
+
 def start_run(db: Database, run_id: str, job: str, started_at: str) -> None:
     """Record that a job run started; its status stays "running" until it ends."""
     row = {"run_id": run_id, "job": job, "started_at": started_at}
@@ -130,6 +147,52 @@ def close_abandoned_runs(db: Database, finished_at: str) -> int:
             [finished_at, ABANDONED],
         )
     return cursor.rowcount
+
+
+def add_requests(
+    db: Database,
+    day: str,
+    sent: Mapping[str, int],
+    remaining: Mapping[str, int],
+    exhausted_until: Mapping[str, str],
+) -> None:
+    """Add one run's requests per category to a UTC day's counts in ``_rate_limits``.
+
+    ``remaining`` and ``exhausted_until`` replace the stored figures of the
+    categories they name.
+    """
+    categories = set(sent) | set(remaining) | set(exhausted_until)
+    with transaction(db):
+        for category in sorted(categories):
+            db.execute(
+                "insert into _rate_limits (day, category, requests) values (?, ?, 0) "
+                "on conflict (day, category) do nothing",
+                [day, category],
+            )
+            db.execute(
+                "update _rate_limits set requests = requests + ?, "
+                "remaining = coalesce(?, remaining), "
+                "exhausted_until = coalesce(?, exhausted_until) "
+                "where day = ? and category = ?",
+                [
+                    sent.get(category, 0),
+                    remaining.get(category),
+                    exhausted_until.get(category),
+                    day,
+                    category,
+                ],
+            )
+
+
+def exhausted_categories(db: Database, now: str) -> dict[str, str]:
+    """Return the categories whose daily limit is used up after ``now``, with
+    the time each may be called again."""
+    rows = db.execute(
+        "select category, max(exhausted_until) from _rate_limits "
+        "where exhausted_until > ? group by category",
+        [now],
+    ).fetchall()
+    return dict(rows)
 
 
 def table_counts(db: Database) -> dict[str, int]:

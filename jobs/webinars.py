@@ -17,12 +17,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import structlog
+from sqlite_utils import Database
 
 from jobs import state, store
 from jobs.base import JobContext
+from jobs.fanout import Emit, Step, fan_out, skip_or_fail
 from jobs.meetings import fetch_user_ids
 from jobs.plan import (
-    JOB_ENDING_ERRORS,
     PLAN_CODE,
     disable_job,
     fail_resource,
@@ -37,6 +38,7 @@ from zoom_auth import (
     ZoomError,
     ZoomSession,
 )
+from zoom_auth.endpoints import endpoint
 
 log = structlog.get_logger(__name__)
 
@@ -140,49 +142,74 @@ def _sync_webinars(ctx: JobContext) -> None:
         return
     # NOTE: only webinars that Zoom still lists get their instances read, so
     # an occurrence that ends after its series left the listing is missed.
-    for webinar_id, webinar in listed:
-        if _may_have_instances(webinar, ctx.started_at):
-            _save_instances(ctx, webinar_id)
+    _save_instances(
+        ctx,
+        [
+            wid
+            for wid, webinar in listed
+            if _may_have_instances(webinar, ctx.started_at)
+        ],
+    )
     _save_participants(ctx)
 
 
 def _save_webinars(ctx: JobContext) -> list[tuple[int, dict[str, Any]]]:
-    """Save each host's webinars and return them by ID.
+    """Save each host's webinars, read on the fan-out pool, and return them by ID.
 
     Sets ``skipped_reason`` when Zoom returned "Webinar plan is missing" for
     every user.
     """
     listed: dict[int, dict[str, Any]] = {}
-    hosts = plan_missing = 0
-    for user_id in fetch_user_ids(ctx.session):
-        resource = f"users/{user_id}/webinars"
-        try:
-            for records in fetch_webinars(ctx.session, user_id):
-                rows = [webinar_row(r, user_id) for r in records]
-                ctx.result.rows += store.upsert(ctx.db, "webinars", rows, pk="id")
-                listed.update((row["id"], row) for row in rows)
-        except SkippableError as exc:
-            ctx.result.skip(resource, exc)
-        except JOB_ENDING_ERRORS:
-            raise
-        except (TransientError, APIError) as exc:
-            if not is_webinar_plan_missing(exc):
-                fail_resource(ctx, resource, exc)
-                continue
-            plan_missing += 1
-            _skip_without_add_on(ctx, user_id, exc)
+    counts = {"hosts": 0, "plan_missing": 0}
+
+    def fetch(user_id: str, emit: Emit) -> None:
+        for records in fetch_webinars(ctx.session, user_id):
+            rows = [webinar_row(r, user_id) for r in records]
+            emit(_listing_step(rows, listed))
+
+    def on_error(user_id: str, error: ZoomError) -> None:
+        if isinstance(error, APIError) and is_webinar_plan_missing(error):
+            counts["plan_missing"] += 1
+            _skip_without_add_on(ctx, user_id, error)
             ctx.result.succeed()
+        elif isinstance(error, SkippableError):
+            ctx.result.skip(f"users/{user_id}/webinars", error)
         else:
-            hosts += 1
-            ctx.result.succeed()
-    if hosts == 0 and plan_missing:
+            fail_resource(ctx, f"users/{user_id}/webinars", error)
+
+    def on_done(user_id: str) -> None:
+        counts["hosts"] += 1
+
+    fan_out(
+        ctx,
+        fetch_user_ids(ctx.session),
+        fetch,
+        category=endpoint("/users/{userId}/webinars").category,
+        on_error=on_error,
+        on_done=on_done,
+    )
+    if counts["hosts"] == 0 and counts["plan_missing"]:
         reason = (
             "no user has the webinar add-on: Zoom returned code 200 (Webinar "
-            f"plan is missing) for all {plan_missing} users; subscribe to the "
-            f"webinar plan or set jobs.{WEBINARS_JOB}.enabled to false"
+            f"plan is missing) for all {counts['plan_missing']} users; subscribe "
+            f"to the webinar plan or set jobs.{WEBINARS_JOB}.enabled to false"
         )
         disable_job(ctx, reason)
     return list(listed.items())
+
+
+def _listing_step(
+    rows: list[dict[str, Any]], listed: dict[int, dict[str, Any]]
+) -> Step:
+    """Return a step that upserts webinars and notes them in ``listed``."""
+
+    def step(db: Database) -> int:
+        if rows:
+            db["webinars"].upsert_all(rows, pk="id", alter=True)
+        listed.update((row["id"], row) for row in rows)
+        return len(rows)
+
+    return step
 
 
 def _skip_without_add_on(ctx: JobContext, user_id: str, error: APIError) -> None:
@@ -204,35 +231,63 @@ def _may_have_instances(webinar: dict[str, Any], now: datetime) -> bool:
     return state.parse_utc(webinar["start_time"]) <= now
 
 
-def _save_instances(ctx: JobContext, webinar_id: int) -> None:
-    resource = f"past_webinars/{webinar_id}/instances"
-    try:
+def _save_instances(ctx: JobContext, webinar_ids: list[int]) -> None:
+    """Save the ended instances of each webinar, read on the fan-out pool."""
+
+    def fetch(webinar_id: int, emit: Emit) -> None:
         records = fetch_instances(ctx.session, webinar_id)
-    except SkippableError as exc:
-        ctx.result.skip(resource, exc)
-        return
-    except JOB_ENDING_ERRORS:
-        raise
-    except (TransientError, APIError) as exc:
-        fail_resource(ctx, resource, exc)
-        return
-    ctx.result.succeed()
-    rows = [instance_row(r, webinar_id) for r in records if r.get("uuid")]
-    ctx.result.rows += store.upsert(ctx.db, "webinar_instances", rows, pk="uuid")
+        rows = [instance_row(r, webinar_id) for r in records if r.get("uuid")]
+        emit(store.upsert_step("webinar_instances", rows, pk="uuid"))
+
+    fan_out(
+        ctx,
+        webinar_ids,
+        fetch,
+        category=endpoint("/past_webinars/{webinarId}/instances").category,
+        on_error=skip_or_fail(ctx, lambda wid: f"past_webinars/{wid}/instances"),
+    )
 
 
 def _save_participants(ctx: JobContext) -> None:
+    """Replace each instance's participants, read on the fan-out pool."""
     retention = months_back(utc_date(ctx.started_at), REPORT_MONTHS)
     recent = sync_start(ctx, WEBINARS_JOB, retention)
     floor = min(_first_day(ctx, retention), recent)
-    earliest_failure: datetime | None = None
-    for uuid, start_time in _instances_to_fetch(ctx, floor, recent):
-        if not _save_instance_participants(ctx, uuid):
-            started = state.parse_utc(start_time) if start_time else ctx.started_at
-            earliest_failure = min(earliest_failure or started, started)
+    fetched_at = state.format_utc(ctx.started_at)
+    failed_starts: list[datetime] = []
+
+    def fetch(instance: tuple[str, str], emit: Emit) -> None:
+        uuid = instance[0]
+        records = fetch_webinar_participants(ctx.session, uuid)
+        rows = [webinar_participant_row(r, uuid) for r in records]
+        emit(_replace_participants(uuid, rows, fetched_at))
+
+    def on_error(instance: tuple[str, str], error: ZoomError) -> None:
+        uuid, start_time = instance
+        resource = f"report/webinars/{uuid}/participants"
+        if not _is_skippable_report_error(error):
+            failed_starts.append(
+                state.parse_utc(start_time) if start_time else ctx.started_at
+            )
+            fail_resource(ctx, resource, error)
+            return
+        ctx.result.skip(resource, error)
+        if _NOT_ENDED_TEXT in str(error).lower():
+            # Zoom fills the report in once the instance ends; ask again then.
+            return
+        with store.transaction(ctx.db):
+            _replace_participants(uuid, None, fetched_at)(ctx.db)
+
+    fan_out(
+        ctx,
+        _instances_to_fetch(ctx, floor, recent),
+        fetch,
+        category=endpoint("/report/webinars/{webinarId}/participants").category,
+        on_error=on_error,
+    )
     reached = ctx.started_at
-    if earliest_failure is not None:
-        reached = min(reached, earliest_failure - timedelta(seconds=1))
+    if failed_starts:
+        reached = min(reached, min(failed_starts) - timedelta(seconds=1))
     state.advance_cursor(ctx.db, WEBINARS_JOB, reached)
 
 
@@ -257,39 +312,27 @@ def _instances_to_fetch(
     return [(uuid, start_time) for uuid, start_time in rows]
 
 
-def _save_instance_participants(ctx: JobContext, uuid: str) -> bool:
-    """Replace one instance's participants; return False when it must be retried."""
-    resource = f"report/webinars/{uuid}/participants"
-    try:
-        records = fetch_webinar_participants(ctx.session, uuid)
-    except JOB_ENDING_ERRORS:
-        raise
-    except (SkippableError, APIError) as exc:
-        if not _is_skippable_report_error(exc):
-            fail_resource(ctx, resource, exc)
-            return False
-        ctx.result.skip(resource, exc)
-        if _NOT_ENDED_TEXT in str(exc).lower():
-            # Zoom fills the report in once the instance ends; ask again then.
-            return True
-        with store.transaction(ctx.db):
-            _mark_fetched(ctx, uuid)
-        return True
-    except TransientError as exc:
-        fail_resource(ctx, resource, exc)
-        return False
-    ctx.result.succeed()
-    rows = [webinar_participant_row(r, uuid) for r in records]
-    with store.transaction(ctx.db):
-        ctx.db.execute(
-            "delete from webinar_participants where webinar_uuid = ?", [uuid]
-        )
-        if rows:
-            table = ctx.db["webinar_participants"]
-            table.upsert_all(rows, pk=PARTICIPANT_KEY, alter=True)
-        _mark_fetched(ctx, uuid)
-    ctx.result.rows += len(rows)
-    return True
+def _replace_participants(
+    uuid: str, rows: list[dict[str, Any]] | None, fetched_at: str
+) -> Step:
+    """Return a step that replaces an instance's participants and marks it fetched.
+
+    ``rows`` None marks the instance fetched and keeps any rows it has.
+    """
+
+    def step(db: Database) -> int:
+        if rows is not None:
+            db.execute(
+                "delete from webinar_participants where webinar_uuid = ?", [uuid]
+            )
+            if rows:
+                table = db["webinar_participants"]
+                table.upsert_all(rows, pk=PARTICIPANT_KEY, alter=True)
+        row = {"webinar_uuid": uuid, "fetched_at": fetched_at}
+        db["_webinar_participants_fetched"].upsert(row, pk="webinar_uuid")
+        return len(rows or ())
+
+    return step
 
 
 def _is_skippable_report_error(error: ZoomError) -> bool:
@@ -301,8 +344,3 @@ def _is_skippable_report_error(error: ZoomError) -> bool:
     if isinstance(error, SkippableError):
         return True
     return isinstance(error, APIError) and error.code == YEAR_OLD_CODE
-
-
-def _mark_fetched(ctx: JobContext, uuid: str) -> None:
-    row = {"webinar_uuid": uuid, "fetched_at": state.format_utc(ctx.started_at)}
-    ctx.db["_webinar_participants_fetched"].upsert(row, pk="webinar_uuid")

@@ -188,7 +188,8 @@ def test_failed_instance_resumes_next_run(account, clock, tmp_path):
     lookback = cursor - timedelta(days=2)
     again = [participants_path(i["uuid"]) for i in ordered if start_time(i) >= lookback]
     assert participants_path(victim["uuid"]) in again
-    assert participants_requested(account) == again
+    # Instances are read concurrently, so only the set of requests is fixed.
+    assert sorted(participants_requested(account)) == sorted(again)
     table = second.db["webinar_participants"]
     rows = list(table.rows_where("webinar_uuid = ?", [victim["uuid"]]))
     assert joins(rows) == joins(account.account.participants_for(victim["uuid"]))
