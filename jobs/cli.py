@@ -241,6 +241,8 @@ def demo(settings: Settings) -> int:
                 client_id=fake.client_id,
                 client_secret=fake.client_secret,
                 token_url=fake.token_url,
+                # The emulator enforces no rate limit here, so nothing is paced.
+                plan=None,
             ),
             database=db_path,
             jobs={name: JobSettings(name) for name in JOB_NAMES},

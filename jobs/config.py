@@ -54,7 +54,16 @@ CREDENTIALS_DIRECTORY_VAR = "CREDENTIALS_DIRECTORY"
 _MARKETPLACE = "the Zoom App Marketplace (https://marketplace.zoom.us)"
 _LOOPBACK_NAMES = frozenset({"localhost"})
 _TOP_LEVEL_KEYS = ("zoom", "database", "jobs", "scheduler", "sync")
-_SYNC_KEYS = ("start_date", "lookback_days", "dashboards")
+# The zoom.plan value that turns client-side pacing off.
+NO_PACING = "none"
+
+_SYNC_KEYS = (
+    "start_date",
+    "lookback_days",
+    "dashboards",
+    "workers",
+    "request_budget",
+)
 _JOB_KEYS = ("enabled", "schedule")
 _SCHEDULER_SECONDS_KEYS = ("misfire_grace_time", "stop_timeout")
 _SCHEDULER_KEYS = ("timezone", *_SCHEDULER_SECONDS_KEYS)
@@ -109,7 +118,7 @@ class ZoomSettings:
     backoff_base: float = 1.0
     backoff_max: float = 60.0
     max_retry_after: float = 60.0
-    plan: str | None = None
+    plan: str | None = "pro"
     rate_share: float = 0.8
 
 
@@ -178,11 +187,19 @@ class SyncSettings:
             previous run) are stored.
         dashboards: the account's plan has Dashboards, so meeting instances
             may come from GET /metrics/meetings.
+        workers: threads that fetch per-user and per-meeting resources at
+            once; None sizes the pool from the rate limits and the latency
+            seen.
+        request_budget: Heavy and Resource-intensive requests one job run may
+            send; the job stops with its cursors saved when it is spent. None
+            sets no budget.
     """
 
     start_date: datetime | None = None
     lookback_days: float = 2.0
     dashboards: bool = False
+    workers: int | None = None
+    request_budget: int | None = None
 
 
 @dataclass(frozen=True)
@@ -632,13 +649,15 @@ class _Reader:
             raise self.error(f"{msg}; {_number_fix(raw, 'a number such as 30')}", key)
         return float(raw)
 
-    def read_plan(self, raw: object) -> str:
+    def read_plan(self, raw: object) -> str | None:
         plan = self.read_string(raw, "zoom.plan", "free, pro or business").lower()
+        if plan == NO_PACING:
+            return None
         if plan not in PLAN_LIMITS:
             known = ", ".join(PLAN_LIMITS)
             msg = (
                 f"is {plan!r}, not a known plan; use {known} (business also covers "
-                "Education and Enterprise)"
+                f"Education and Enterprise), or {NO_PACING} to send without pacing"
             )
             raise self.error(msg, "zoom.plan")
         return plan
@@ -652,11 +671,14 @@ class _Reader:
         return float(raw)
 
     def read_attempts(self, raw: object) -> int:
-        raw = self.number_from_variable(raw, "zoom.max_attempts")
+        return self.read_count(raw, "zoom.max_attempts", "5")
+
+    def read_count(self, raw: object, key: str, example: str) -> int:
+        raw = self.number_from_variable(raw, key)
         if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
             msg = f"must be a whole number of at least 1, not {_show(raw)}"
-            fix = _number_fix(raw, "a whole number such as 5")
-            raise self.error(f"{msg}; {fix}", "zoom.max_attempts")
+            fix = _number_fix(raw, f"a whole number such as {example}")
+            raise self.error(f"{msg}; {fix}", key)
         return raw
 
     # database and jobs
@@ -735,6 +757,9 @@ class _Reader:
                 msg = f"must be true or false, not {_show(section['dashboards'])}"
                 raise self.error(msg, "sync.dashboards")
             values["dashboards"] = section["dashboards"]
+        for key, example in (("workers", "8"), ("request_budget", "20000")):
+            if section.get(key) is not None:
+                values[key] = self.read_count(section[key], f"sync.{key}", example)
         return SyncSettings(**values)
 
     def read_start_date(self, raw: object) -> datetime:

@@ -21,17 +21,19 @@ from jobs import logs, store
 from jobs.activity import activity_logs, operation_logs
 from jobs.base import Job, JobContext, JobResult
 from jobs.config import Config
+from jobs.fanout import MAX_AUTO_WORKERS, UNPACED_WORKERS
 from jobs.groups import groups
 from jobs.instances import meeting_instances, participants
 from jobs.lock import RunLock
 from jobs.meetings import meetings
 from jobs.recordings import recordings
-from jobs.state import format_utc
+from jobs.state import format_utc, parse_utc
 from jobs.usage import daily_usage
 from jobs.users import users, users_me
 from jobs.webinars import webinars
 from zoom_auth import (
     Backoff,
+    BudgetReached,
     Pacer,
     Token,
     TokenProvider,
@@ -118,8 +120,11 @@ def build_session(
     pacer = None
     if zoom.plan is not None:
         pacer = Pacer(zoom.plan, zoom.rate_share, sleep=sleep)
+    # One pooled connection per fetching thread, so none is opened and dropped.
+    workers = config.sync.workers or MAX_AUTO_WORKERS
     return ZoomSession(
         provider,
+        pool_size=max(workers, UNPACED_WORKERS),
         base_url=zoom.api_base_url,
         timeout=timeout,
         max_attempts=zoom.max_attempts,
@@ -138,15 +143,18 @@ def run_jobs(
     *,
     lock_wait: float = 0.0,
     since: datetime | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[RunOutcome]:
-    """Run jobs one after another.
+    """Run jobs one after another; see :func:`run_job` for the arguments.
 
     An authentication failure ends the sequence, because every later job would
     fail the same way; any other failure lets the next job run.
     """
     outcomes = []
     for name in names:
-        outcome = run_job(name, config, session, lock_wait=lock_wait, since=since)
+        outcome = run_job(
+            name, config, session, lock_wait=lock_wait, since=since, clock=clock
+        )
         outcomes.append(outcome)
         if outcome.exit_code == EX_NOPERM:
             skipped = list(names[len(outcomes) :])
@@ -203,6 +211,9 @@ def run_job(
             abandoned = store.close_abandoned_runs(db, _utc_now())
             if abandoned:
                 log.warning("abandoned_runs_closed", runs=abandoned)
+            for category, until in store.exhausted_categories(db, _utc_now()).items():
+                session.quota.mark_exhausted(category, parse_utc(until))
+            session.quota.set_budget(config.sync.request_budget)
             context = JobContext(db, session, config, started_at=clock(), since=since)
             return _run_locked(run_id, name, context)
     except ZoomError as exc:
@@ -222,6 +233,7 @@ def _run_locked(run_id: str, name: str, context: JobContext) -> RunOutcome:
     db, session, result = context.db, context.session, context.result
     started = time.monotonic()
     requests_before = _requests_sent(session)
+    by_category_before = session.quota.counts()
     # Stays "failed" unless the job returns, so an interrupted run never
     # reads "ok".
     status, code = "failed", EX_SOFTWARE
@@ -236,6 +248,9 @@ def _run_locked(run_id: str, name: str, context: JobContext) -> RunOutcome:
             error = f"{len(result.failures)} failed: " + "; ".join(result.failures[:3])
         elif result.skipped_reason:
             status, error = "skipped", result.skipped_reason
+    except BudgetReached as exc:
+        status, code, error = "partial", exc.exit_code, str(exc)
+        log.warning("job_stopped", reason=error)
     except ZoomError as exc:
         status, code, error = "failed", exc.exit_code, str(exc)
         log.error("job_failed", error=error, error_class=type(exc).__name__)
@@ -252,6 +267,7 @@ def _run_locked(run_id: str, name: str, context: JobContext) -> RunOutcome:
         _record_finish(
             db, run_id, status=status, **counts, skips=result.skips, error=error
         )
+        _record_requests(db, session, by_category_before)
         log.info(
             "job_finished",
             status=status,
@@ -267,6 +283,26 @@ def _record_finish(db: Database, run_id: str, **fields: object) -> None:
         store.finish_run(db, run_id, finished_at=_utc_now(), **fields)
     except Exception:  # the job's own outcome is already logged
         log.exception("run_record_failed")
+
+
+def _record_requests(
+    db: Database, session: ZoomSession, before: dict[str, int]
+) -> None:
+    """Add the run's requests per category to today's counts in ``_rate_limits``."""
+    quota = session.quota
+    sent = {
+        category: count - before.get(category, 0)
+        for category, count in quota.counts().items()
+        if count > before.get(category, 0)
+    }
+    until = {
+        category: format_utc(moment) for category, moment in quota.exhausted().items()
+    }
+    try:
+        day = format_utc(quota.now())[:10]
+        store.add_requests(db, day, sent, dict(quota.remaining), until)
+    except Exception:  # the job's own outcome is already logged
+        log.exception("request_counts_failed")
 
 
 def _requests_sent(session: ZoomSession) -> int:

@@ -328,6 +328,26 @@ def create_groups(db: Database) -> None:
     db["group_members"].create_index(["id"])
 
 
+@migrations()
+def create_rate_limits(db: Database) -> None:
+    """Create ``_rate_limits``: requests sent per UTC day and rate-limit category.
+
+    ``remaining`` is the daily count Zoom last reported left, and
+    ``exhausted_until`` the time before which no request of the category is
+    sent, after Zoom reported its daily limit used up.
+    """
+    db["_rate_limits"].create(
+        {
+            "day": str,
+            "category": str,
+            "requests": int,
+            "remaining": int,
+            "exhausted_until": str,
+        },
+        pk=("day", "category"),
+    )
+
+
 def apply(db: Database) -> None:
     """Bring a database's schema up to date; does nothing when it is current."""
     migrations.apply(db)

@@ -60,6 +60,8 @@ def emulator_settings(fake: FakeZoom) -> ZoomSettings:
         backoff_base=0.001,
         backoff_max=0.01,
         read_timeout=5.0,
+        # Unpaced: pacing has tests of its own, and these runs stay quick.
+        plan=None,
     )
 
 
