@@ -228,9 +228,9 @@ def _replace_participants(
         if rows is not None:
             db.execute("delete from participants where meeting_uuid = ?", [uuid])
             if rows:
-                db["participants"].upsert_all(rows, pk=PARTICIPANT_KEY, alter=True)
+                store.write_rows(db, "participants", rows, PARTICIPANT_KEY)
         row = {"meeting_uuid": uuid, "fetched_at": fetched_at}
-        db["_participants_fetched"].upsert(row, pk="meeting_uuid")
+        store.write_rows(db, "_participants_fetched", [row], "meeting_uuid")
         return len(rows or ())
 
     return step

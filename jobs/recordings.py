@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sqlite_utils import Database
 
-from jobs import state
+from jobs import state, store
 from jobs.base import JobContext
 from jobs.fanout import Emit, Step, fan_out, skip_or_fail
 from jobs.meetings import fetch_user_ids
@@ -152,9 +152,9 @@ def page_step(records: list[dict[str, Any]]) -> Step:
     def step(db: Database) -> int:
         if not recordings:
             return 0
-        db["recordings"].upsert_all(recordings, pk="uuid", alter=True)
+        store.write_rows(db, "recordings", recordings, "uuid")
         if files:
-            db["recording_files"].upsert_all(files, pk="id", alter=True)
+            store.write_rows(db, "recording_files", files, "id")
         return len(recordings) + len(files)
 
     return step

@@ -7,14 +7,19 @@ therefore leaves every earlier page committed and intact.
 
 from __future__ import annotations
 
+import functools
+import json
+import operator
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
+from sqlite_utils.db import quote_identifier
 
 from jobs import schema
 from jobs.config import ConfigError
@@ -23,6 +28,15 @@ from zoom_auth import TransientError
 # Seconds a write waits for another connection's write lock (SQLite's busy
 # timeout) before it fails.
 BUSY_TIMEOUT = 30.0
+
+# A primary key: one column, or several.
+Key = str | tuple[str, ...]
+
+# Column names of each table, per connection. Only this process changes the
+# schema while it holds the run lock, and it drops an entry when it does.
+_COLUMNS: weakref.WeakKeyDictionary[Database, dict[str, frozenset[str]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 # Error text for a run that was still "running" when its process ended.
 ABANDONED = "the process ended before the run finished"
@@ -84,7 +98,7 @@ def transaction(db: Database) -> Iterator[Database]:
     db.conn.commit()
 
 
-def upsert(db: Database, table: str, rows: Iterable[Mapping[str, Any]], pk: str) -> int:
+def upsert(db: Database, table: str, rows: Iterable[Mapping[str, Any]], pk: Key) -> int:
     """Insert or update rows by primary key in one transaction.
 
     A field not yet in the table becomes a new column; lists and objects are
@@ -93,29 +107,109 @@ def upsert(db: Database, table: str, rows: Iterable[Mapping[str, Any]], pk: str)
     Returns:
         The number of rows written.
     """
-    batch = [dict(row) for row in rows]
+    batch = list(rows)
     if not batch:
         return 0
     with transaction(db):
-        db[table].upsert_all(batch, pk=pk, alter=True)
-    return len(batch)
+        return write_rows(db, table, batch, pk)
 
 
 def upsert_step(
-    table: str, rows: Iterable[Mapping[str, Any]], pk: str | tuple[str, ...]
+    table: str, rows: Iterable[Mapping[str, Any]], pk: Key
 ) -> Callable[[Database], int]:
     """Return a write step that upserts ``rows`` inside the caller's transaction.
 
     The step returns the number of rows written. See :func:`upsert`.
     """
-    batch = [dict(row) for row in rows]
+    batch = list(rows)
+    return lambda db: write_rows(db, table, batch, pk)
 
-    def step(db: Database) -> int:
-        if batch:
-            db[table].upsert_all(batch, pk=pk, alter=True)
-        return len(batch)
 
-    return step
+def write_rows(
+    db: Database, table: str, rows: Sequence[Mapping[str, Any]], pk: Key
+) -> int:
+    """Upsert rows by primary key inside the caller's transaction.
+
+    Every column that any of the rows names is set in each row, to NULL where
+    a row lacks it, as sqlite-utils' ``upsert_all`` does. When the table has
+    all those columns and every key is present, the rows go to SQLite in one
+    ``executemany``; otherwise ``upsert_all`` adds the columns (or creates the
+    table) and reports a missing key.
+
+    Returns:
+        The number of rows written.
+    """
+    if not rows:
+        return 0
+    columns = _columns(rows)
+    keys = (pk,) if isinstance(pk, str) else pk
+    known = _table_columns(db, table)
+    fast = known is not None and known.issuperset(columns)
+    if fast and not any(None in key for key in _values(rows, list(keys))):
+        sql = _upsert_sql(table, tuple(columns), keys)
+        db.conn.executemany(sql, _values(rows, columns))
+    else:
+        db[table].upsert_all(rows, pk=pk, alter=True)
+        _COLUMNS.get(db, {}).pop(table, None)
+    return len(rows)
+
+
+def _columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Return every field the rows name, in the order first seen."""
+    first = rows[0].keys()
+    if all(row.keys() == first for row in rows):
+        return list(first)
+    return list(dict.fromkeys(name for row in rows for name in row))
+
+
+def _values(rows: Sequence[Mapping[str, Any]], columns: list[str]) -> list[Any]:
+    """Return each row's values in column order as sequences, None where a row
+    lacks one."""
+    if len(columns) > 1:
+        try:
+            return list(map(operator.itemgetter(*columns), rows))
+        except KeyError:
+            pass
+    return [[row.get(c) for c in columns] for row in rows]
+
+
+def _json_text(value: object) -> str:
+    """Store a list or an object as sqlite-utils does: JSON text."""
+    return json.dumps(value, default=repr, ensure_ascii=False)
+
+
+# sqlite3 calls these only for values of these types, so the other values
+# reach SQLite without a Python call each.
+for _kind in (dict, list, tuple):
+    sqlite3.register_adapter(_kind, _json_text)
+
+
+def _table_columns(db: Database, table: str) -> frozenset[str] | None:
+    """Return a table's column names, cached per connection; None if it is absent."""
+    cached = _COLUMNS.setdefault(db, {})
+    if table not in cached:
+        query = "select name from pragma_table_info(?)"
+        names = [name for (name,) in db.execute(query, [table])]
+        if not names:
+            return None
+        cached[table] = frozenset(names)
+    return cached[table]
+
+
+@functools.lru_cache(maxsize=128)
+def _upsert_sql(table: str, columns: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    quoted = {c: quote_identifier(c) for c in columns}
+    names = ", ".join(quoted.values())
+    marks = ", ".join("?" for _ in columns)
+    updates = ", ".join(
+        f"{quoted[c]} = excluded.{quoted[c]}" for c in columns if c not in keys
+    )
+    action = f"do update set {updates}" if updates else "do nothing"
+    conflict = ", ".join(quote_identifier(k) for k in keys)
+    return (
+        f"insert into {quote_identifier(table)} ({names}) values ({marks}) "
+        f"on conflict ({conflict}) {action}"
+    )
 
 
 def start_run(db: Database, run_id: str, job: str, started_at: str) -> None:

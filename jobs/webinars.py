@@ -205,7 +205,7 @@ def _listing_step(
 
     def step(db: Database) -> int:
         if rows:
-            db["webinars"].upsert_all(rows, pk="id", alter=True)
+            store.write_rows(db, "webinars", rows, "id")
         listed.update((row["id"], row) for row in rows)
         return len(rows)
 
@@ -326,10 +326,9 @@ def _replace_participants(
                 "delete from webinar_participants where webinar_uuid = ?", [uuid]
             )
             if rows:
-                table = db["webinar_participants"]
-                table.upsert_all(rows, pk=PARTICIPANT_KEY, alter=True)
+                store.write_rows(db, "webinar_participants", rows, PARTICIPANT_KEY)
         row = {"webinar_uuid": uuid, "fetched_at": fetched_at}
-        db["_webinar_participants_fetched"].upsert(row, pk="webinar_uuid")
+        store.write_rows(db, "_webinar_participants_fetched", [row], "webinar_uuid")
         return len(rows or ())
 
     return step
