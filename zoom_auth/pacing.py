@@ -122,6 +122,7 @@ class Pacer:
             raise ValueError(msg)
         self.plan = plan
         self.rate_share = rate_share
+        self.clock = clock
         self.buckets = {
             category: TokenBucket(limit * rate_share, clock=clock, sleep=sleep)
             for category, limit in PLAN_LIMITS[plan].items()

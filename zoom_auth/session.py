@@ -233,7 +233,9 @@ class ZoomSession:
             self._check_stop()
         with self._count_lock:
             self.requests_sent += 1
-        sent = time.monotonic()
+        # Timed on the pacer's clock, so latency and rates share one unit.
+        clock = self.pacer.clock if self.pacer is not None else time.monotonic
+        sent = clock()
         # Zoom's API does not redirect GETs; a 3xx is reported as an error
         # rather than followed with the bearer token.
         response = self._http.get(
@@ -243,7 +245,7 @@ class ZoomSession:
             timeout=self.timeout,
             allow_redirects=False,
         )
-        elapsed = time.monotonic() - sent
+        elapsed = clock() - sent
         with self._count_lock:
             self.requests_sent += len(response.history)
             previous = self.latency
