@@ -14,8 +14,10 @@ from zoom_fake.server import (
     FakeZoom,
     RequestRecord,
 )
+from zoom_fake.spec import ACCOUNT_SIZES
 
 __all__ = [
+    "ACCOUNT_SIZES",
     "DEMO_ACCOUNT_ID",
     "DEMO_CLIENT_ID",
     "DEMO_CLIENT_SECRET",

@@ -4,6 +4,10 @@
 demo credentials, then serves until SIGINT or SIGTERM and exits 0. Paste the
 lines into the shell that runs the client, or redirect them to a file and
 source it from there.
+
+``--size large`` or ``--size xlarge`` serves a benchmark-sized account. The
+emulator builds the account's indexes before it prints the lines, which takes
+seconds for these sizes, so the first requests do not wait for them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from types import FrameType
 
 from zoom_fake.account import AccountSpec
 from zoom_fake.server import PLANS, FakeZoom
+from zoom_fake.spec import ACCOUNT_SIZES, describe_size
 
 
 def _port(text: str) -> int:
@@ -65,6 +70,27 @@ def _anchor(text: str) -> datetime:
     return day.replace(tzinfo=UTC)
 
 
+_COUNT_OPTIONS = (
+    ("--seed", "seed of the generated data"),
+    ("--active-users", "active users; the first is the owner"),
+    ("--inactive-users", "deactivated users"),
+    ("--pending-users", "invited users without an id"),
+    ("--meetings-per-user", "scheduled meetings per active or inactive user"),
+    ("--no-host-users", "active users whose meeting list fails with code 3161"),
+    ("--vanished-users", "active users listed but returning 404 code 1001"),
+    ("--history-days", "days of generated history before the anchor"),
+    ("--future-days", "days of scheduled activity after the anchor"),
+    ("--instances-per-recurring-meeting", "weekly instances of a recurring meeting"),
+    ("--participants-per-instance", "average unique participants of a meeting"),
+    ("--webinar-users", "users with the webinar add-on"),
+    ("--webinars-per-user", "webinars per user with the add-on"),
+    ("--recordings-per-user", "cloud recordings per host"),
+    ("--groups", "groups in the account"),
+    ("--activity-logs-per-user", "sign-in and sign-out events per user"),
+    ("--operation-logs-per-user", "operation log entries per user"),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(
@@ -75,33 +101,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port", type=_port, default=0, help="port to listen on; 0 picks a free one"
     )
-    defaults = AccountSpec()
-    counts = (
-        ("--seed", "seed of the generated data"),
-        ("--active-users", "active users; the first is the owner"),
-        ("--inactive-users", "deactivated users"),
-        ("--pending-users", "invited users without an id"),
-        ("--meetings-per-user", "scheduled meetings per active or inactive user"),
-        ("--no-host-users", "active users whose meeting list fails with code 3161"),
-        ("--vanished-users", "active users listed but returning 404 code 1001"),
-        ("--history-days", "days of generated history before the anchor"),
-        ("--future-days", "days of scheduled activity after the anchor"),
-        (
-            "--instances-per-recurring-meeting",
-            "weekly instances of a recurring meeting",
-        ),
-        ("--participants-per-instance", "average unique participants of a meeting"),
-        ("--webinar-users", "users with the webinar add-on"),
-        ("--webinars-per-user", "webinars per user with the add-on"),
-        ("--recordings-per-user", "cloud recordings per host"),
-        ("--groups", "groups in the account"),
-        ("--activity-logs-per-user", "sign-in and sign-out events per user"),
-        ("--operation-logs-per-user", "operation log entries per user"),
+    parser.add_argument(
+        "--size",
+        choices=tuple(ACCOUNT_SIZES),
+        default="small",
+        help="account preset that sets every count option below. A count option "
+        "overrides one value (default small). "
+        + " ".join(describe_size(size) for size in ACCOUNT_SIZES),
     )
-    for option, text in counts:
-        default = getattr(defaults, option[2:].replace("-", "_"))
+    for option, text in _COUNT_OPTIONS:
+        field = option[2:].replace("-", "_")
+        values = ", ".join(
+            f"{size} {getattr(spec, field)}" for size, spec in ACCOUNT_SIZES.items()
+        )
         parser.add_argument(
-            option, type=int, default=default, help=f"{text} (default {default})"
+            option, type=int, default=None, help=f"{text} (default by size: {values})"
         )
     parser.add_argument(
         "--anchor",
@@ -166,13 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    sizes = {
-        field.name: getattr(args, field.name)
-        for field in dataclasses.fields(AccountSpec)
-        if hasattr(args, field.name)
-    }
     try:
-        spec = AccountSpec(**sizes)
+        spec = account_spec(args)
     except ValueError as error:
         parser.error(str(error))
     logging.basicConfig(
@@ -204,6 +213,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan=args.plan,
         dashboards=not args.no_dashboards,
     )
+    # Building the indexes before listening keeps their cost, seconds for the
+    # "xlarge" preset, out of the first responses.
+    fake.account.build_indexes()
+    if stopped.is_set():
+        return 0
     try:
         fake.start()
     except OSError as error:
@@ -220,6 +234,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         fake.stop()
     return 0
+
+
+def account_spec(args: argparse.Namespace) -> AccountSpec:
+    """Return the ``--size`` preset with the count options given changed.
+
+    Raises:
+        ValueError: A count is invalid.
+    """
+    changes = {
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(AccountSpec)
+        if getattr(args, field.name, None) is not None
+    }
+    return AccountSpec.sized(args.size, **changes)
 
 
 def _print_exports(fake: FakeZoom) -> None:

@@ -4,7 +4,9 @@ Every value is a pure function of an :class:`AccountSpec` and the account's
 anchor date. Records are built on request from the seed and their position, so
 an account of thousands of users costs little memory. The stored indexes map
 user ids and emails to users, groups to members, and, once a daily report or
-dashboard needs it, instances to their dates (see :mod:`zoom_fake.usage`).
+dashboard needs it, hold a few numbers per meeting instance (see
+:mod:`zoom_fake.usage`). Sign-in and operation logs are drawn one day at a time
+into a bounded cache (see :mod:`zoom_fake.activity`).
 Meeting ids and meeting UUIDs encode their position and decode back without a
 table.
 
@@ -24,8 +26,9 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from zoom_fake import activity, records
-from zoom_fake.dates import DateRange, midnight
+from zoom_fake import records
+from zoom_fake.activity import EventLog
+from zoom_fake.dates import DateRange, date_range, midnight
 from zoom_fake.ids import AffineCodec, Draw, opaque_id, subkey, timestamp
 from zoom_fake.people import (
     CLIENT_VERSIONS,
@@ -102,6 +105,7 @@ class Account:
         self._members: dict[str, list[int]] | None = None
         self.timeline = Timeline(self)
         self.usage = Usage(self)
+        self.logs = EventLog(self)
 
     def now(self) -> datetime:
         """Return the emulator's current time as an aware UTC datetime."""
@@ -138,10 +142,13 @@ class Account:
 
     def status_of(self, index: int) -> str:
         """Return "active", "inactive" or "pending" for the user at ``index``."""
-        for status in ("active", "inactive", "pending"):
-            if index in self.user_indexes(status):
-                return status
-        raise IndexError(index)
+        if not 0 <= index < self.user_count:
+            raise IndexError(index)
+        if index < self.spec.active_users:
+            return "active"
+        if index < self.spec.active_users + self.spec.inactive_users:
+            return "inactive"
+        return "pending"
 
     def is_vanished(self, index: int) -> bool:
         """Tell whether the user is listed but returns 404 code 1001 when fetched."""
@@ -179,11 +186,34 @@ class Account:
 
     def find_user(self, id_or_email: str) -> int | None:
         """Return the index of the user with this id or email, or None."""
-        with self._index_lock:
-            if self._user_index is None:
-                self._user_index = self._build_user_index()
-            index = self._user_index
+        index = self._users_by_key()
         return index.get(id_or_email, index.get(id_or_email.lower()))
+
+    def cache_info(self) -> dict[str, Any]:
+        """Return the statistics of the account's bounded caches, by name.
+
+        Each value is a ``functools`` cache info tuple of hits, misses, maxsize
+        and currsize, for people, plans, instances, recordings and log days.
+        """
+        return {
+            "people": self._person.cache_info(),
+            **self.timeline.cache_info(),
+            "log_days": self.logs.cache_info(),
+        }
+
+    def build_indexes(self) -> None:
+        """Build every index now rather than on the first request that needs it.
+
+        The indexes map user ids and emails to users and groups to their
+        members. For the daily report and the dashboard they also hold the
+        timing of every meeting instance and the number of users created each
+        day. Building them takes time in proportion to the account's size, so
+        a server that calls this before it listens keeps that time out of its
+        first responses.
+        """
+        self._users_by_key()
+        self._group_members()
+        self.usage.build_indexes()
 
     def person(self, index: int) -> Person:
         """Return the user at ``index`` with every generated attribute."""
@@ -308,6 +338,12 @@ class Account:
 
     def _user_id(self, index: int) -> str:
         return self.opaque_id(b"user-id", index)
+
+    def _users_by_key(self) -> dict[str, int]:
+        with self._index_lock:
+            if self._user_index is None:
+                self._user_index = self._build_user_index()
+            return self._user_index
 
     def _build_user_index(self) -> dict[str, int]:
         index: dict[str, int] = {}
@@ -607,12 +643,8 @@ class Account:
         Events after the current time are left out; the newest come first, and
         events of one second keep a fixed order.
         """
-        now = self.now()
-        return [
-            event
-            for day in _days_newest_first(first, last)
-            for event in activity.sign_in_events(self, day, now)
-        ]
+        listing = self.logs.sign_ins(date_range(first, last))
+        return listing.records(0, listing.total)
 
     def operation_logs(
         self, first: date, last: date, category: str = "all"
@@ -624,13 +656,8 @@ class Account:
             last: Last UTC date.
             category: A ``category_type``, or "all".
         """
-        now = self.now()
-        return [
-            event
-            for day in _days_newest_first(first, last)
-            for event in activity.operation_events(self, day, now)
-            if category in ("all", event["category_type"])
-        ]
+        listing = self.logs.operations(date_range(first, last), category)
+        return listing.records(0, listing.total)
 
     def daily_report(
         self, year: int, month: int, group_id: str | None = None
@@ -687,13 +714,6 @@ class PastMeetings(Mapping[str, dict[str, Any]]):
 
     def __len__(self) -> int:
         return self._account.past_meeting_count()
-
-
-def _days_newest_first(first: date, last: date) -> Iterator[date]:
-    day = last
-    while day >= first:
-        yield day
-        day -= timedelta(days=1)
 
 
 def _group_name(position: int) -> str:

@@ -19,7 +19,6 @@ from zoom_fake.dates import (
     parse_date,
     report_range,
 )
-from zoom_fake.ids import timestamp
 from zoom_fake.paging import validation_failed
 from zoom_fake.router import ApiRequest
 from zoom_fake.routes import (
@@ -205,13 +204,13 @@ def report_activities(request: ApiRequest) -> dict[str, Any]:
         last = parse_date("to", query["to"])
         query["from"] = (last - timedelta(days=DEFAULT_ACTIVITY_DAYS)).isoformat()
     window = report_range(query, today)
-    logs = account.activity_logs(window.first, window.last)
-
-    def fetch(start: int, stop: int) -> list[dict[str, Any]]:
-        return logs[start:stop]
-
+    logs = account.logs.sign_ins(window)
     return request.envelope(
-        "activity_logs", len(logs), fetch, fields=LOG_PAGE_FIELDS, extra=_echo(window)
+        "activity_logs",
+        logs.total,
+        logs.records,
+        fields=LOG_PAGE_FIELDS,
+        extra=_echo(window),
     )
 
 
@@ -236,18 +235,10 @@ def report_operation_logs(request: ApiRequest) -> dict[str, Any]:
         message = f"must be one of {', '.join(OPERATION_CATEGORIES)}"
         raise validation_failed("category_type", message)
     window = report_range(request.query, account.now().date(), allow_time=True)
-    start, end = timestamp(window.start), timestamp(window.end)
-    # Timestamps in one fixed format compare correctly as strings.
-    logs = [
-        entry
-        for entry in account.operation_logs(window.first, window.last, category)
-        if start <= entry["time"] < end
-    ]
-
-    def fetch(first: int, stop: int) -> list[dict[str, Any]]:
-        return logs[first:stop]
-
-    return request.envelope("operation_logs", len(logs), fetch, fields=LOG_PAGE_FIELDS)
+    logs = account.logs.operations(window, category)
+    return request.envelope(
+        "operation_logs", logs.total, logs.records, fields=LOG_PAGE_FIELDS
+    )
 
 
 @ROUTES.get(
@@ -276,17 +267,14 @@ def dashboard_meetings(request: ApiRequest) -> dict[str, Any]:
         raise validation_failed("query_date_type", message)
     now = account.now()
     window = report_range(query, now.date(), allow_time=True)
-    found = account.usage.dashboard_instances(
-        window, kind, by_end=date_type == "end_time"
+    found = account.usage.dashboard_positions(
+        window, kind, by_end=date_type == "end_time", hosts=_group_hosts(request)
     )
-    hosts = _group_hosts(request)
-    if hosts is not None:
-        found = [instance for instance in found if instance.plan.user in hosts]
     tracking = query.get("include_fields") == "tracking_fields"
 
     def fetch(start: int, stop: int) -> list[dict[str, Any]]:
         page = []
-        for instance in found[start:stop]:
+        for instance in account.usage.instances_at(found[start:stop]):
             record = records.metrics_meeting_record(account, instance, now)
             if tracking:
                 record["tracking_fields"] = []

@@ -1,9 +1,17 @@
-"""The sizes, seed and anchor date that define a generated account."""
+"""The sizes, seed and anchor date that define a generated account.
+
+:data:`ACCOUNT_SIZES` names three presets: "small" is the default
+``AccountSpec()``, and "large" and "xlarge" are accounts for benchmarks.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 _COUNT_FIELDS = (
     "active_users", "inactive_users", "pending_users", "meetings_per_user",
@@ -75,6 +83,26 @@ class AccountSpec:
     activity_logs_per_user: int = 20
     operation_logs_per_user: int = 10
 
+    @classmethod
+    def sized(cls, size: str, **changes: Any) -> AccountSpec:
+        """Return the preset of a named size, with some fields changed.
+
+        Args:
+            size: A key of :data:`ACCOUNT_SIZES`: "small", "large" or "xlarge".
+            **changes: Fields to override, such as ``seed`` or ``anchor``.
+
+        Raises:
+            ValueError: ``size`` names no preset, or a change is invalid.
+        """
+        preset = ACCOUNT_SIZES.get(size)
+        if preset is None:
+            message = (
+                f"account size {size!r} is unknown; use one of "
+                f"{', '.join(ACCOUNT_SIZES)}"
+            )
+            raise ValueError(message)
+        return dataclasses.replace(preset, **changes)
+
     def __post_init__(self) -> None:
         for name in _COUNT_FIELDS:
             value = getattr(self, name)
@@ -121,3 +149,88 @@ class AccountSpec:
             )
             raise ValueError(message)
         object.__setattr__(self, "anchor", anchor.astimezone(UTC))
+
+
+# A large account has 2,000 users of whom 1,980 host meetings. Its ended
+# meeting instances and participant rows in the six months that Zoom's
+# per-user meeting report covers dominate everything else. The other per-user
+# counts are low, and groups and webinar hosts stay a small share of the users.
+_LARGE = AccountSpec(
+    active_users=1_880,
+    inactive_users=100,
+    pending_users=20,
+    meetings_per_user=4,
+    history_days=183,
+    future_days=40,
+    instances_per_recurring_meeting=7,
+    participants_per_instance=10,
+    webinar_users=20,
+    webinars_per_user=2,
+    recordings_per_user=2,
+    groups=20,
+    activity_logs_per_user=4,
+    operation_logs_per_user=1,
+)
+
+ACCOUNT_SIZES: Mapping[str, AccountSpec] = MappingProxyType(
+    {
+        "small": AccountSpec(),
+        "large": _LARGE,
+        # Ten times the users, groups and webinar hosts of "large", with the
+        # same counts per user.
+        "xlarge": dataclasses.replace(
+            _LARGE,
+            active_users=18_800,
+            inactive_users=1_000,
+            pending_users=200,
+            webinar_users=200,
+            groups=200,
+        ),
+    }
+)
+"""Named account presets; see :meth:`AccountSpec.sized` and ``--size``."""
+
+
+class SizeCounts(NamedTuple):
+    """What an account of one size serves, counted through the Account model.
+
+    The counts cover the recent six months that Zoom's per-user meeting report
+    reaches back: from the first day of the sixth month before the clock up to
+    the clock. They were taken with the anchor at 2026-03-15 and the clock 12
+    hours later. A clock days past the anchor also counts the scheduled
+    instances that have ended since. The "large" and "xlarge" histories (183
+    days) fit within six months, so other anchors change their counts by
+    under 1%. The "small" history (200 days) does not, and its counts vary by
+    about 5%.
+
+    Attributes:
+        users: Users of every status.
+        instances: Ended meeting instances, each occurrence of a recurring
+            meeting counted once, rounded.
+        participant_rows: Rows of the instances' participant reports, rounded.
+    """
+
+    users: int
+    instances: int
+    participant_rows: int
+
+
+SIZE_COUNTS: Mapping[str, SizeCounts] = MappingProxyType(
+    {
+        "small": SizeCounts(users=12, instances=82, participant_rows=840),
+        "large": SizeCounts(users=2_000, instances=20_200, participant_rows=210_000),
+        "xlarge": SizeCounts(
+            users=20_000, instances=201_000, participant_rows=2_100_000
+        ),
+    }
+)
+
+
+def describe_size(size: str) -> str:
+    """Return one sentence with the counts of a preset, for help text."""
+    counts = SIZE_COUNTS[size]
+    return (
+        f"{size}: {counts.users:,} users; about {counts.instances:,} meeting "
+        "instances ended in the recent six months, with "
+        f"{counts.participant_rows:,} participant rows."
+    )

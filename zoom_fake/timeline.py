@@ -183,6 +183,14 @@ class Timeline:
         self._instance = functools.lru_cache(maxsize=4096)(self.build_instance)
         self._recorded = functools.lru_cache(maxsize=4096)(self._pick_recorded)
 
+    def cache_info(self) -> dict[str, Any]:
+        """Return the ``functools`` cache statistics of each bounded cache, by name."""
+        return {
+            "plans": self._plan.cache_info(),
+            "instances": self._instance.cache_info(),
+            "recordings": self._recorded.cache_info(),
+        }
+
     # Series
 
     def plans(self, kind: str, user: int) -> list[MeetingPlan]:
@@ -246,12 +254,23 @@ class Timeline:
             return None
         return self.instance(plan, index)
 
-    def build_instance(self, plan: MeetingPlan, index: int) -> Instance:
-        """Build instance ``index`` of a series without the cache."""
+    def build_instance(
+        self, plan: MeetingPlan, index: int, recorded: bool | None = None
+    ) -> Instance:
+        """Build instance ``index`` of a series without the cache.
+
+        Args:
+            plan: The series.
+            index: Position among the series' instances.
+            recorded: Whether the instance has a cloud recording, if the
+                caller has it at hand. None looks it up, which builds every
+                series of the host unless the host's recordings are cached.
+        """
         draw = self._instance_draw(plan, index)
         timing = self._draw_timing(draw, plan, index)
         features = frozenset(name for name, share in _FEATURES if draw.chance(share))
-        recorded = plan.kind == MEETING and index in self._recorded(plan.number)
+        if recorded is None:
+            recorded = self.is_recorded(plan, index)
         return Instance(
             plan=plan,
             index=index,
@@ -412,28 +431,34 @@ class Timeline:
             return 1
         return draw.between(2, max(2, 2 * most - 2))
 
-    def _pick_recorded(self, number: int) -> frozenset[int]:
-        """Return the indexes of the recorded instances of meeting ``number``.
+    def is_recorded(self, plan: MeetingPlan, index: int) -> bool:
+        """Tell whether instance ``index`` of a series has a cloud recording.
+
+        Only meetings have recordings; webinars never do.
+        """
+        if plan.kind != MEETING:
+            return False
+        return (plan.number, index) in self._recorded(plan.user)
+
+    def _pick_recorded(self, user: int) -> frozenset[tuple[int, int]]:
+        """Return the recorded meeting instances of a host as (series, index).
 
         Each host has ``recordings_per_user`` recordings, spread over the
         instances of all their meetings.
         """
-        plan = self.plan(MEETING, number)
-        if plan is None:
-            return frozenset()
         locations = [
-            (other.number, index)
-            for other in self.plans(MEETING, plan.user)
-            for index in range(len(other.starts))
+            (plan.number, index)
+            for plan in self.plans(MEETING, user)
+            for index in range(len(plan.starts))
         ]
-        draw = Draw("zoom-fake", self._seed, "recordings", plan.user)
+        draw = Draw("zoom-fake", self._seed, "recordings", user)
         chosen: set[tuple[int, int]] = set()
         # A partial Fisher-Yates shuffle picks distinct instances.
         for position in range(min(self._spec.recordings_per_user, len(locations))):
             swap = position + draw.below(len(locations) - position)
             locations[position], locations[swap] = locations[swap], locations[position]
             chosen.add(locations[position])
-        return frozenset(index for owner, index in chosen if owner == number)
+        return frozenset(chosen)
 
     def _attendees(self, draw: Draw, instance: Instance) -> list[_Attendee]:
         plan = instance.plan
