@@ -9,9 +9,10 @@ at a time, and keyed by UUID.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlite_utils import Database
 
 from jobs import state, store
@@ -27,8 +28,19 @@ from jobs.sync import (
     without_passcodes,
 )
 from jobs.windows import month_windows, months_back, utc_date
-from zoom_auth import APIError, SkippableError, ZoomError, ZoomSession
+from zoom_auth import (
+    APIError,
+    AuthenticationError,
+    DailyLimitError,
+    SkippableError,
+    StopRequested,
+    TransientError,
+    ZoomError,
+    ZoomSession,
+)
 from zoom_auth.endpoints import endpoint
+
+log = structlog.get_logger(__name__)
 
 INSTANCES_JOB = "meeting_instances"
 
@@ -110,15 +122,26 @@ def meeting_instances(ctx: JobContext) -> None:
 def _instances_from_reports(ctx: JobContext) -> None:
     """Read each host's report on the fan-out pool, window after window.
 
-    A window's rows and the host's cursor move commit in order, so a host's
-    cursor never passes a window whose rows are not committed.
+    Only hosts that the active-hosts report lists for the dates to read are
+    asked; the cursors of the others move to the run's start. A window's rows
+    and the host's cursor move commit in order, so a host's cursor never
+    passes a window whose rows are not committed.
     """
     today = utc_date(ctx.started_at)
     retention = months_back(today, REPORT_MONTHS)
-
-    def hosts() -> Iterator[tuple[str, datetime]]:
-        for user_id in fetch_user_ids(ctx.session):
-            yield user_id, sync_start(ctx, INSTANCES_JOB, retention, partition=user_id)
+    hosts = [
+        (user_id, sync_start(ctx, INSTANCES_JOB, retention, partition=user_id))
+        for user_id in fetch_user_ids(ctx.session)
+    ]
+    if hosts:
+        first = min(start for _, start in hosts)
+        active = fetch_active_hosts(ctx, utc_date(first), today)
+        if active is not None:
+            idle = [user_id for user_id, _ in hosts if user_id not in active]
+            with store.transaction(ctx.db):
+                for user_id in idle:
+                    state.write_cursor(ctx.db, INSTANCES_JOB, ctx.started_at, user_id)
+            hosts = [host for host in hosts if host[0] in active]
 
     def fetch(host: tuple[str, datetime], emit: Emit) -> None:
         user_id, start = host
@@ -131,11 +154,43 @@ def _instances_from_reports(ctx: JobContext) -> None:
 
     fan_out(
         ctx,
-        hosts(),
+        hosts,
         fetch,
         category=endpoint("/report/users/{userId}/meetings").category,
         on_error=skip_or_fail(ctx, lambda host: f"report/users/{host[0]}/meetings"),
     )
+
+
+def fetch_active_hosts(ctx: JobContext, first: date, last: date) -> set[str] | None:
+    """Return the IDs of users who hosted a meeting from ``first`` to ``last``.
+
+    The active-hosts report covers the whole account in a few pages per
+    month, so an hourly run asks the per-user report only of hosts who had a
+    meeting. When the report cannot be read (a missing scope, a plan without
+    it, a failure after retries), None is returned and every host is read.
+
+    NOTE: this relies on Zoom's active-hosts report listing every host whose
+    ended meetings the per-user report shows for the same dates. A host it
+    lists late is still read while the meeting is within the lookback.
+    """
+    active: set[str] = set()
+    try:
+        for window in month_windows(first, last):
+            pages = ctx.session.paginate(
+                "/report/users", "users", {"type": "active", **window.params}
+            )
+            for page in pages:
+                active.update(str(r["id"]) for r in page.records if r.get("id"))
+    except (DailyLimitError, StopRequested, AuthenticationError):
+        raise
+    except (APIError, TransientError) as exc:
+        log.warning(
+            "active_hosts_unavailable",
+            error=str(exc),
+            consequence="every host's meeting report is read",
+        )
+        return None
+    return active
 
 
 def _instances_from_dashboard(ctx: JobContext) -> None:

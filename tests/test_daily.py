@@ -11,6 +11,7 @@ from jobs import state, store
 from jobs.config import Config, SyncSettings
 from jobs.instances import INSTANCES_JOB
 from jobs.runner import build_session, exit_code, run_jobs
+from jobs.status import format_table, read_status
 from tests.conftest import Clock, emulator_config
 from zoom_auth import BudgetReached, DailyLimitError, DailyQuota
 from zoom_auth.daily import next_utc_midnight, parse_retry_after
@@ -95,7 +96,7 @@ def test_daily_limit_stops_heavy_jobs_only(account, clock, tmp_path):
     assert not [r for r in heavy_requests(account) if "/meetings/" in r.path]
 
 
-def test_daily_limit_remembered_by_the_next_invocation(account, clock, tmp_path):
+def test_next_invocation_keeps_daily_limit(account, clock, tmp_path):
     run(account, tmp_path / "zoom.db")
     clock.advance(86_400)
     account.add_fault(daily_limit_fault(r"/v2/report/.*"))
@@ -124,7 +125,8 @@ def test_nothing_remaining_stops_before_a_429(account, tmp_path):
     )
 
     assert outcomes["meeting_instances"].status == "failed"
-    assert len(heavy_requests(account)) == 1
+    per_host = [r for r in heavy_requests(account) if r.path.endswith("/meetings")]
+    assert len(per_host) == 1
     assert 429 not in {r.code for r in account.requests}
 
 
@@ -235,3 +237,21 @@ def test_retry_after_read_as_a_time(header, expected):
     now = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
     assert parse_retry_after(header, now) == expected
+
+
+def test_status_shows_todays_requests_and_limit(account, clock, tmp_path):
+    database = tmp_path / "zoom.db"
+    run(account, database)
+    clock.advance(86_400)
+    account.add_fault(daily_limit_fault(r"/v2/report/.*"))
+    run(account, database, jobs=("meeting_instances",), workers=1)
+    config = emulator_config(account, database)
+
+    report = read_status(database, config, datetime.now(UTC))
+
+    heavy = report.requests_today["Heavy"]
+    assert heavy["requests"] == len(heavy_requests(account))
+    assert heavy["limited_until"] == tomorrow()
+    table = format_table(report)
+    assert "requests today (UTC): " in table
+    assert f"Heavy: daily limit reached, no request before {tomorrow()}" in table

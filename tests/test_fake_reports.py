@@ -910,3 +910,40 @@ def test_large_account_stays_lazy(http: requests.Session) -> None:
         ]
     )
     assert grown < 60
+
+
+def test_active_hosts_are_those_with_meetings(
+    http: requests.Session, fake: FakeZoom
+) -> None:
+    first, last = TODAY - timedelta(days=6), TODAY
+    expected = {
+        host
+        for host in host_ids(fake)
+        if any(
+            first <= parse_time(record["start_time"]).date() <= last
+            for record in fake.account.instances_for(host)
+        )
+    }
+    params = {**window(first, last), "page_size": 2}
+
+    active = paged(http, fake, "/v2/report/users", "users", params)
+    inactive = paged(
+        http, fake, "/v2/report/users", "users", {**params, "type": "inactive"}
+    )
+
+    assert {user["id"] for user in active} == expected
+    assert 0 < len(expected) < len(host_ids(fake))
+    assert all(user["meetings"] > 0 for user in active)
+    assert {user["id"] for user in inactive} == set(host_ids(fake)) - expected
+    assert all(user["meetings"] == 0 for user in inactive)
+
+
+def test_active_hosts_range_limited_to_a_month(
+    http: requests.Session, fake: FakeZoom
+) -> None:
+    params = window(TODAY - timedelta(days=45), TODAY)
+
+    response = call(http, fake, "/v2/report/users", params)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == 300

@@ -162,6 +162,13 @@ SAMPLES.update(
                 {},
             ),
         },
+        ("GET", "/v2/report/users"): {
+            "active": lambda account: ("/v2/report/users", _last_month()),
+            "inactive": lambda account: (
+                "/v2/report/users",
+                {**_last_month(), "type": "inactive", "page_size": "3"},
+            ),
+        },
         ("GET", "/v2/report/users/{userId}/meetings"): {
             "owner": lambda account: (
                 "/v2/report/users/me/meetings",
@@ -425,6 +432,7 @@ def test_route_body_matches_spec(
 @pytest.mark.parametrize(
     ("route", "key"),
     [
+        (("GET", "/v2/report/users"), "users"),
         (("GET", "/v2/report/users/{userId}/meetings"), "meetings"),
         (("GET", "/v2/report/meetings/{meetingId}/participants"), "participants"),
         (("GET", "/v2/users/{userId}/recordings"), "meetings"),

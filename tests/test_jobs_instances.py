@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -61,6 +61,19 @@ def expected_instances(fake: FakeZoom) -> dict[str, dict]:
 
 def report_requests(fake: FakeZoom) -> list:
     return [r for r in fake.requests if r.path.startswith("/v2/report/users/")]
+
+
+def active_hosts(fake: FakeZoom, first: date, now: datetime) -> list[str]:
+    """Hosts with an instance that started on ``first`` or later and has ended."""
+    return [
+        host
+        for host in hosts(fake)
+        if any(
+            state.parse_utc(i["start_time"]).date() >= first
+            and state.parse_utc(i["end_time"]) <= now
+            for i in fake.account.instances_for(host)
+        )
+    ]
 
 
 def participant_requests(fake: FakeZoom) -> list:
@@ -166,6 +179,7 @@ def test_later_run_fetches_lookback_only(account, clock, tmp_path):
     meeting_instances(ctx)
     participants(ctx)
     first_reports = len(report_requests(account))
+    first_start = datetime.fromtimestamp(clock.now, UTC)
     account.clear_requests()
     upcoming = account.account.next_ending_meeting()
     clock.now = state.parse_utc(upcoming["end_time"]).timestamp() + 60
@@ -175,7 +189,13 @@ def test_later_run_fetches_lookback_only(account, clock, tmp_path):
     participants(ctx)
 
     reports = report_requests(account)
-    assert len(reports) == len(hosts(account))
+    # Only hosts the active-hosts report lists for the lookback are asked.
+    now = datetime.fromtimestamp(clock.now, UTC)
+    active = active_hosts(account, (first_start - timedelta(days=2)).date(), now)
+    assert 0 < len(active) < len(hosts(account))
+    assert sorted(r.path for r in reports) == sorted(
+        f"/v2/report/users/{host}/meetings" for host in active
+    )
     assert len(reports) < first_reports
     assert (
         ctx.db["meeting_instances"].get(upcoming["uuid"])["host_id"]
@@ -323,3 +343,34 @@ def test_instances_past_a_year_not_requested(account, clock, tmp_path):
 
     assert participant_requests(account) == []
     assert ctx.result.failures == []
+
+
+def test_idle_hosts_skipped_with_cursor_moved(account, clock, tmp_path):
+    database = tmp_path / "zoom.db"
+    meeting_instances(context(account, clock, database))
+    account.clear_requests()
+    clock.advance(3 * 86_400)
+
+    ctx = context(account, clock, database)
+    meeting_instances(ctx)
+
+    asked = {r.path.split("/")[4] for r in report_requests(account)}
+    idle = set(hosts(account)) - asked
+    assert idle
+    for host in idle:
+        cursor = state.get_cursor(ctx.db, INSTANCES_JOB, host)
+        assert cursor == datetime.fromtimestamp(clock.now, UTC)
+
+
+def test_unreadable_active_hosts_report_reads_every_host(account, clock, tmp_path):
+    database = tmp_path / "zoom.db"
+    meeting_instances(context(account, clock, database))
+    account.clear_requests()
+    clock.advance(3 * 86_400)
+    account.add_fault(Fault(path=r"/v2/report/users", times=None, status=500))
+
+    ctx = context(account, clock, database)
+    meeting_instances(ctx)
+
+    assert ctx.result.failures == []
+    assert len(report_requests(account)) == len(hosts(account))

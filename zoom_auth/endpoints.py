@@ -49,6 +49,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         Endpoint("/users/{userId}/meetings", "Medium", 300),
         Endpoint("/past_meetings/{meetingId}", "Light"),
         Endpoint("/past_meetings/{meetingId}/instances", "Medium"),
+        Endpoint("/report/users", "Heavy", 300),
         Endpoint("/report/users/{userId}/meetings", "Heavy", 300),
         Endpoint("/report/meetings/{meetingId}/participants", "Heavy", 300),
         Endpoint("/users/{userId}/webinars", "Medium", 300),

@@ -117,6 +117,29 @@ def report_meeting_record(account: Account, instance: Instance) -> dict[str, Any
     }
 
 
+def host_report_record(
+    account: Account, index: int, totals: tuple[int, int, int] | None
+) -> dict[str, Any]:
+    """Return a user as ``GET /report/users`` lists a host.
+
+    ``totals`` holds the host's meetings, participants and meeting minutes in
+    the report's range; None for an inactive host.
+    """
+    person = account.person(index)
+    meetings, participants, minutes = totals or (0, 0, 0)
+    return {
+        "id": person.id,
+        "email": person.email,
+        "user_name": person.display_name,
+        "type": person.type,
+        "dept": person.dept,
+        "meetings": meetings,
+        "participants": participants,
+        "meeting_minutes": minutes,
+        "custom_attributes": [],
+    }
+
+
 def instance_summary(instance: Instance) -> dict[str, Any]:
     """Return an instance as ``GET /past_meetings/{meetingId}/instances`` lists it."""
     return {"uuid": instance.uuid, "start_time": timestamp(instance.start)}

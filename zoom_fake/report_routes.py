@@ -7,6 +7,7 @@ reports take at most one month from the recent six months (see
 
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 from typing import Any
 
@@ -32,6 +33,7 @@ from zoom_fake.routes import (
 from zoom_fake.timeline import MEETING, WEBINAR
 
 REPORT_TYPES = ("past", "pastOne", "pastJoined")
+HOST_REPORT_TYPES = ("active", "inactive")
 DASHBOARD_TYPES = ("past", "pastOne", "live")
 DATE_TYPES = ("start_time", "end_time")
 PARTICIPANT_PAGE_FIELDS = (
@@ -108,6 +110,72 @@ def report_user_meetings(request: ApiRequest) -> dict[str, Any]:
         ]
 
     return request.envelope("meetings", len(found), fetch, extra=_echo(window))
+
+
+@ROUTES.get(
+    "/v2/report/users",
+    category=HEAVY,
+    classic_scopes=("report:read:admin",),
+    granular_scopes=("report:read:list_users:admin",),
+    page_size_max=300,
+    query_defaults={"type": "active"},
+)
+def report_users(request: ApiRequest) -> dict[str, Any]:
+    """List the active hosts (who hosted a meeting in ``from``..``to``) or the
+    inactive ones, in listing order, with their meeting totals."""
+    require_paid_plan(request)
+    kind = request.query["type"]
+    if kind not in HOST_REPORT_TYPES:
+        allowed = ", ".join(HOST_REPORT_TYPES)
+        raise validation_failed("type", f"must be one of {allowed}")
+    account = request.account
+    window = report_range(request.query, account.now().date())
+    minute = int(account.now().timestamp() // 60)
+    totals = _host_totals(account, window, minute)
+    listed = [
+        (index, totals.get(index))
+        for status in ("active", "inactive")
+        for index in account.user_indexes(status)
+        if (index in totals) == (kind == "active")
+    ]
+
+    def fetch(start: int, stop: int) -> list[dict[str, Any]]:
+        return [
+            records.host_report_record(account, index, counts)
+            for index, counts in listed[start:stop]
+        ]
+
+    summary = {
+        "total_meetings": sum(t[0] for t in totals.values()),
+        "total_participants": sum(t[1] for t in totals.values()),
+        "total_meeting_minutes": sum(t[2] for t in totals.values()),
+    }
+    extra = {**_echo(window), **summary}
+    return request.envelope("users", len(listed), fetch, extra=extra)
+
+
+@functools.lru_cache(maxsize=16)
+def _host_totals(
+    account: Any, window: DateRange, minute: int
+) -> dict[int, tuple[int, int, int]]:
+    """Return meetings, participants and minutes per host that had a meeting.
+
+    The emulated minute is part of the key, so meetings that end later are
+    counted by later requests, while the pages of one listing share one count.
+    """
+    totals: dict[int, tuple[int, int, int]] = {}
+    for status in ("active", "inactive"):
+        for index in account.user_indexes(status):
+            if not account.hosts_meetings(index):
+                continue
+            found = account.report_instances(index, window)
+            if found:
+                totals[index] = (
+                    len(found),
+                    sum(instance.people for instance in found),
+                    sum(instance.duration for instance in found),
+                )
+    return totals
 
 
 @ROUTES.get(
