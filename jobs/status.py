@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,8 @@ class StatusReport:
     database: Path
     checked_at: datetime
     jobs: tuple[JobStatus, ...]
+    # Today's (UTC) counts from ``_rate_limits``, by rate-limit category.
+    requests_today: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def healthy(self) -> bool:
@@ -132,6 +134,7 @@ class StatusReport:
             "checked_at": format_utc(self.checked_at),
             "database": str(self.database),
             "jobs": [asdict(job) for job in self.jobs],
+            "requests_today": self.requests_today,
         }
 
 
@@ -185,6 +188,7 @@ def read_status(database: Path, config: Config, now: datetime) -> StatusReport:
     connection = open_read_only(database)
     try:
         jobs = job_statuses(connection, config, now)
+        requests_today = _requests_today(connection, now)
     except sqlite3.OperationalError as exc:
         # Reading a WAL database needs its -shm file, which SQLite creates
         # beside it when missing, so the folder must be writable too.
@@ -201,7 +205,12 @@ def read_status(database: Path, config: Config, now: datetime) -> StatusReport:
         raise StatusError(msg) from exc
     finally:
         connection.close()
-    return StatusReport(database=database, checked_at=now, jobs=tuple(jobs))
+    return StatusReport(
+        database=database,
+        checked_at=now,
+        jobs=tuple(jobs),
+        requests_today=requests_today,
+    )
 
 
 def open_read_only(database: Path) -> sqlite3.Connection:
@@ -343,6 +352,7 @@ def format_table(report: StatusReport) -> str:
     lines = [_table_line(header, widths)]
     lines.extend(_table_line(row, widths) for row in cells)
     lines.append("")
+    lines.extend(_requests_lines(report))
     problems = [job for job in report.jobs if job.problem]
     lines.extend(f"{job.job}: {job.problem}" for job in problems)
     if len(problems) == 1:
@@ -411,6 +421,54 @@ def _next_fire_times(
         fire_times.append(fire_time)
         previous, moment = fire_time, fire_time + timedelta(seconds=1)
     return fire_times
+
+
+def _requests_today(
+    connection: sqlite3.Connection, now: datetime
+) -> dict[str, dict[str, Any]]:
+    """Return today's requests per category, Zoom's last ``remaining`` and any
+    daily limit still in force."""
+    if not _has_table(connection, "_rate_limits"):
+        return {}
+    rows = connection.execute(
+        "select category, requests, remaining, exhausted_until from _rate_limits "
+        "where day = ? order by category",
+        [format_utc(now)[:10]],
+    ).fetchall()
+    moment = format_utc(now)
+    return {
+        row["category"]: {
+            "requests": row["requests"],
+            "remaining": row["remaining"],
+            "limited_until": (
+                row["exhausted_until"]
+                if row["exhausted_until"] and row["exhausted_until"] > moment
+                else None
+            ),
+        }
+        for row in rows
+    }
+
+
+def _requests_lines(report: StatusReport) -> list[str]:
+    """Return the lines about today's requests, empty when none was counted."""
+    today = report.requests_today
+    if not today:
+        return []
+    counts = []
+    for category, figures in today.items():
+        text = f"{category} {figures['requests']:,}"
+        if figures["remaining"] is not None:
+            text += f" ({figures['remaining']:,} left, as Zoom reported)"
+        counts.append(text)
+    lines = ["requests today (UTC): " + ", ".join(counts)]
+    lines.extend(
+        f"{category}: daily limit reached, no request before {figures['limited_until']}"
+        for category, figures in today.items()
+        if figures["limited_until"]
+    )
+    lines.append("")
+    return lines
 
 
 def _has_table(connection: sqlite3.Connection, name: str) -> bool:
