@@ -9,7 +9,7 @@ one transaction. Steps of one item arrive in the order the worker made them,
 so a cursor step placed after an item's rows commits with or after them.
 
 Memory stays flat: at most two items per worker are in flight, and the queue
-holds a bounded number of steps, each of at most one page of rows.
+contains a bounded number of steps, each of at most one page of rows.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ Item = TypeVar("Item")
 # returns the number of rows it wrote.
 Step = Callable[[Database], int]
 
-# Workers used when no pacing says how many the rate limits can keep busy.
+# Workers used when no pacer sets how many the rate limits can keep busy.
 UNPACED_WORKERS = 8
-# The most workers the automatic sizing chooses; the connection pool is at
-# least this large.
+# The maximum the automatic sizing chooses. The connection pool is at least
+# this large.
 MAX_AUTO_WORKERS = 32
 # Seconds a response is assumed to take before any has been timed.
 ASSUMED_LATENCY = 0.3

@@ -2,7 +2,7 @@
 
 Pro and Business+ accounts share one daily limit between Heavy and
 Resource-intensive requests, and every daily count resets at 00:00 UTC. Once
-Zoom answers a category with a Daily-limit 429, or reports nothing remaining,
+Zoom rejects a request of a category with a Daily-limit 429, or reports nothing remaining,
 no further request of that category is sent before the reset. Light and
 Medium requests go on.
 """
