@@ -160,22 +160,25 @@ def _host_totals(
 ) -> dict[int, tuple[int, int, int]]:
     """Return meetings, participants and minutes per host that had a meeting.
 
-    The emulated minute is part of the key, so meetings that end later are
-    counted by later requests, while the pages of one listing share one count.
+    The hosts are those of the ended instances that started in ``window``,
+    found in the account's instance index. The emulated minute is part of the
+    cache key, so meetings that end later are counted by later requests,
+    while the pages of one listing share one count.
     """
+    usage = account.usage
+    index = usage.instance_index()
     totals: dict[int, tuple[int, int, int]] = {}
-    for status in ("active", "inactive"):
-        for index in account.user_indexes(status):
-            if not account.hosts_meetings(index):
-                continue
-            found = account.report_instances(index, window)
-            if found:
-                totals[index] = (
-                    len(found),
-                    sum(instance.people for instance in found),
-                    sum(instance.duration for instance in found),
-                )
-    return totals
+    for position in usage.dashboard_positions(window, "past"):
+        host = index.numbers[position] // account.spec.meetings_per_user
+        meetings, people, minutes = totals.get(host, (0, 0, 0))
+        totals[host] = (
+            meetings + 1,
+            people + index.people[position],
+            minutes + index.minutes[position],
+        )
+    return {
+        host: counts for host, counts in totals.items() if account.hosts_meetings(host)
+    }
 
 
 @ROUTES.get(
