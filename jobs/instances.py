@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlite_utils import Database
 
 from jobs import state, store
 from jobs.base import JobContext
@@ -278,17 +277,7 @@ def _replace_participants(
 
     ``rows`` None marks the instance fetched and keeps any rows it has.
     """
-
-    def step(db: Database) -> int:
-        if rows is not None:
-            db.execute("delete from participants where meeting_uuid = ?", [uuid])
-            if rows:
-                store.write_rows(db, "participants", rows, PARTICIPANT_KEY)
-        row = {"meeting_uuid": uuid, "fetched_at": fetched_at}
-        store.write_rows(db, "_participants_fetched", [row], "meeting_uuid")
-        return len(rows or ())
-
-    return step
+    return store.replace_step("participants", PARTICIPANT_KEY, uuid, rows, fetched_at)
 
 
 def _is_skip(error: Exception) -> bool:

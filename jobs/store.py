@@ -125,6 +125,33 @@ def upsert_step(
     return lambda db: write_rows(db, table, batch, pk)
 
 
+def replace_step(
+    table: str,
+    pk: tuple[str, ...],
+    parent: str,
+    rows: Sequence[Mapping[str, Any]] | None,
+    fetched_at: str,
+) -> Callable[[Database], int]:
+    """Return a write step that replaces one parent's rows and records the read.
+
+    ``pk[0]`` is the column that names the parent, such as ``meeting_uuid``.
+    The step deletes the parent's rows, writes ``rows`` and stores
+    ``fetched_at`` in ``_<table>_fetched``. ``rows`` None only records the
+    read and keeps the rows the parent has. The step returns the rows written.
+    """
+    column = pk[0]
+
+    def step(db: Database) -> int:
+        if rows is not None:
+            db.execute(f"delete from [{table}] where [{column}] = ?", [parent])
+            write_rows(db, table, rows, pk)
+        mark = {column: parent, "fetched_at": fetched_at}
+        write_rows(db, f"_{table}_fetched", [mark], column)
+        return len(rows or ())
+
+    return step
+
+
 def write_rows(
     db: Database, table: str, rows: Sequence[Mapping[str, Any]], pk: Key
 ) -> int:

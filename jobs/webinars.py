@@ -319,19 +319,9 @@ def _replace_participants(
 
     ``rows`` None marks the instance fetched and keeps any rows it has.
     """
-
-    def step(db: Database) -> int:
-        if rows is not None:
-            db.execute(
-                "delete from webinar_participants where webinar_uuid = ?", [uuid]
-            )
-            if rows:
-                store.write_rows(db, "webinar_participants", rows, PARTICIPANT_KEY)
-        row = {"webinar_uuid": uuid, "fetched_at": fetched_at}
-        store.write_rows(db, "_webinar_participants_fetched", [row], "webinar_uuid")
-        return len(rows or ())
-
-    return step
+    return store.replace_step(
+        "webinar_participants", PARTICIPANT_KEY, uuid, rows, fetched_at
+    )
 
 
 def _is_skippable_report_error(error: ZoomError) -> bool:
