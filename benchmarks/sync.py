@@ -64,7 +64,7 @@ class ShiftedClock:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results = {
+    results: dict[str, Any] = {
         "command": " ".join(["python -m benchmarks.sync", *(argv or sys.argv[1:])]),
         "machine": machine(),
         "settings": {
