@@ -48,6 +48,9 @@ MAX_AUTO_WORKERS = 32
 ASSUMED_LATENCY = 0.3
 # Steps the writer commits in one transaction at most.
 STEPS_PER_COMMIT = 64
+# Seconds a worker waits on a full queue before it checks whether the writer
+# is still there.
+PUT_POLL = 0.2
 
 
 def auto_workers(session: ZoomSession, category: str) -> int:
@@ -82,21 +85,35 @@ class _Done(Generic[Item]):
     error: BaseException | None = None
 
 
-class Emit:
-    """Hands one item's write steps to the writer thread, in order."""
+class FanOutStopped(Exception):
+    """Raised in a worker by :class:`Emit` once the job is ending."""
 
-    def __init__(self, steps: queue.Queue[Any], abort: threading.Event):
-        self._steps = steps
-        self._abort = abort
+
+class Emit:
+    """Hands one item's write steps to the writer thread, in order.
+
+    Once the job is ending, emitting still queues the step, which the writer
+    commits, and then raises :class:`FanOutStopped`, so the worker sends no
+    further request for its item. A step that finds no writer left is dropped.
+    """
+
+    def __init__(self, fan_out: _FanOut[Any]):
+        self._fan_out = fan_out
 
     def __call__(self, step: Step) -> None:
-        """Queue a write step, waiting while the queue is full."""
-        self._steps.put(step)
+        """Queue a write step, waiting while the queue is full.
+
+        Raises:
+            FanOutStopped: the job is ending.
+        """
+        self._fan_out.put(step)
+        if self._fan_out.abort.is_set():
+            raise FanOutStopped("the job is ending")
 
     @property
     def aborted(self) -> bool:
         """True once the job is ending, so the worker may stop early."""
-        return self._abort.is_set()
+        return self._fan_out.abort.is_set()
 
 
 def skip_or_fail(
@@ -147,7 +164,7 @@ def fan_out(
     """
     workers = worker_count(ctx, category)
     runner = _FanOut(ctx, fetch, workers, on_error, on_done)
-    log.debug("fan_out_started", workers=workers, category=category)
+    log.info("fan_out_started", workers=workers, category=category)
     runner.run(iter(items))
 
 
@@ -166,22 +183,40 @@ class _FanOut(Generic[Item]):
         self.on_error = on_error
         self.on_done = on_done
         self.queue: queue.Queue[Any] = queue.Queue(maxsize=workers * 4)
+        # Set when the job is ending: no new item starts and emitting raises.
         self.abort = threading.Event()
-        self.emit = Emit(self.queue, self.abort)
+        # Set when the writer reads the queue no more: workers drop what they
+        # would queue, so none waits on a full queue forever.
+        self.closed = threading.Event()
+        self.emit = Emit(self)
         self.in_flight = 0
         self.failure: BaseException | None = None
         self.write_failed = False
 
     def run(self, items: Iterable[Item]) -> None:
         pending = iter(items)
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="fetch") as pool:
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="fetch")
+        try:
             try:
                 self._drive(pending, pool)
             finally:
                 self.abort.set()
                 self._drain()
+        finally:
+            # Reached without draining too, when a signal interrupts the drain.
+            self.closed.set()
+            pool.shutdown(wait=True, cancel_futures=True)
         if self.failure is not None:
             raise self.failure
+
+    def put(self, entry: Any) -> None:
+        """Queue an entry for the writer, or drop it once the writer is gone."""
+        while not self.closed.is_set():
+            try:
+                self.queue.put(entry, timeout=PUT_POLL)
+            except queue.Full:
+                continue
+            return
 
     def _drive(self, pending: Iterator[Item], pool: ThreadPoolExecutor) -> None:
         exhausted = False
@@ -206,14 +241,14 @@ class _FanOut(Generic[Item]):
 
     def _work(self, item: Item) -> None:
         if self.abort.is_set():
-            self.queue.put(_Done(item, fetched=False))
+            self.put(_Done(item, fetched=False))
             return
         try:
             self.fetch(item, self.emit)
         except BaseException as exc:  # handed to the writer thread
-            self.queue.put(_Done(item, fetched=True, error=exc))
+            self.put(_Done(item, fetched=True, error=exc))
         else:
-            self.queue.put(_Done(item, fetched=True))
+            self.put(_Done(item, fetched=True))
 
     def _take_batch(self) -> list[Any]:
         batch = [self.queue.get()]
@@ -243,6 +278,8 @@ class _FanOut(Generic[Item]):
 
     def _finish(self, done: _Done[Item]) -> None:
         if self.failure is not None or not done.fetched:
+            return
+        if isinstance(done.error, FanOutStopped):
             return
         try:
             if done.error is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -321,3 +322,43 @@ def test_sigterm_marks_run_failed(account, tmp_path):
     (row,) = sqlite_utils.Database(tmp_path / "zoom.db")["_runs"].rows
     assert row["status"] == "failed"
     assert row["error"] == "interrupted"
+
+
+def test_second_sigterm_during_fan_out_exits(account, tmp_path):
+    # One worker reads a host's months one by one, 0.3 s each, emitting more
+    # steps than the queue holds once the writer stops reading.
+    account.add_fault(
+        Fault(
+            path=r"/v2/report/users/[^/]+/meetings", delay=0.3, status=None, times=None
+        )
+    )
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        (REPO_ROOT / "config.yaml").read_text().replace("workers: null", "workers: 1")
+    )
+    command = [
+        *zoom_etl_command(),
+        "--config",
+        str(config),
+        "--db",
+        "zoom.db",
+        "run",
+        "--job",
+        "meeting_instances",
+        "--since",
+        "2026-01-01",
+    ]
+    with start(command, cli_env(account), tmp_path) as process:
+        for line in process.stdout:
+            if json.loads(line)["event"] == "fan_out_started":
+                break
+        time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.4)
+        process.send_signal(signal.SIGTERM)
+        process.stdout.read()
+        code = process.wait(30)
+
+    assert code == 128 + signal.SIGTERM
+    (row,) = sqlite_utils.Database(tmp_path / "zoom.db")["_runs"].rows
+    assert row["status"] == "failed"
