@@ -12,8 +12,8 @@ from jobs.config import Config, SyncSettings
 from jobs.instances import INSTANCES_JOB
 from jobs.runner import build_session, exit_code, run_jobs
 from jobs.status import format_table, read_status
-from tests.conftest import Clock, emulator_config
-from zoom_auth import BudgetReached, DailyLimitError, DailyQuota
+from tests.conftest import Clock, emulator_config, make_session
+from zoom_auth import BudgetReached, DailyLimitError, DailyQuota, Pacer
 from zoom_auth.daily import next_utc_midnight, parse_retry_after
 from zoom_fake import AccountSpec, FakeZoom, Fault
 
@@ -255,3 +255,52 @@ def test_status_shows_todays_requests_and_limit(account, clock, tmp_path):
     table = format_table(report)
     assert "requests today (UTC): " in table
     assert f"Heavy: daily limit reached, no request before {tomorrow()}" in table
+
+
+def test_budget_runs_progress_through_backlog(account, tmp_path):
+    database = tmp_path / "zoom.db"
+    run(account, database, jobs=("meeting_instances",))
+    db = store.open_database(database)
+    total = db["meeting_instances"].count
+    db.close()
+    budget = total // 3 + 1
+    fetched = []
+
+    for _ in range(4):
+        outcome = run(account, database, jobs=("participants",), request_budget=budget)[
+            "participants"
+        ]
+        db = store.open_database(database)
+        fetched.append(db["_participants_fetched"].count)
+        db.close()
+        if outcome.status == "ok":
+            break
+
+    # Every stopped run adds instances; none is read twice before the end.
+    assert fetched == sorted(set(fetched))
+    assert fetched[-1] == total
+    assert outcome.status == "ok"
+
+
+def test_daily_limit_met_while_waiting_for_pace(account):
+    quota = DailyQuota()
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        # Another thread meets the daily limit while this one waits its turn.
+        waits.append(seconds)
+        quota.mark_exhausted("Heavy", next_utc_midnight(datetime.now(UTC)))
+
+    pacer = Pacer("free", 1.0, sleep=sleep)
+    session = make_session(account, pacer=pacer, quota=quota)
+    today = ANCHOR.date().isoformat()
+    params = {"from": today, "to": today}
+    host = account.account.owner["id"]
+
+    session.get("/report/users/{userId}/meetings", params, userId=host)
+    with pytest.raises(DailyLimitError, match="was not sent"):
+        session.get("/report/users/{userId}/meetings", params, userId=host)
+
+    assert waits
+    assert len(heavy_requests(account)) == 1
+    session.close()

@@ -33,7 +33,9 @@ def next_utc_midnight(moment: datetime) -> datetime:
 def parse_retry_after(text: str | None, now: datetime) -> datetime:
     """Return the end of a daily limit from a Retry-After header value.
 
-    Zoom sends an ISO-8601 UTC time; anything else means the next 00:00 UTC.
+    Zoom sends an ISO-8601 UTC time. A missing, past or unreadable value
+    means the next 00:00 UTC, and so does a later one, because daily counts
+    reset then.
     """
     if text:
         try:
@@ -41,7 +43,8 @@ def parse_retry_after(text: str | None, now: datetime) -> datetime:
         except ValueError:
             moment = None
         if moment is not None and moment.tzinfo is not None and moment > now:
-            return moment.astimezone(UTC)
+            # Daily counts reset at 00:00 UTC, so a later time is not waited for.
+            return min(moment.astimezone(UTC), next_utc_midnight(now))
     return next_utc_midnight(now)
 
 
@@ -103,14 +106,8 @@ class DailyQuota:
         with self._lock:
             self._budget, self._spent = budget, 0
 
-    def take(self, category: str, path: str) -> None:
-        """Count one request about to be sent.
-
-        Raises:
-            DailyLimitError: the category's daily limit is used up.
-            BudgetReached: the run's budget of Heavy and Resource-intensive
-                requests is spent.
-        """
+    def check(self, category: str, path: str) -> None:
+        """Raise :class:`DailyLimitError` when the category's daily limit is used up."""
         until = self.exhausted_until(category)
         if until is not None:
             msg = (
@@ -119,6 +116,16 @@ class DailyQuota:
                 "run after that resumes"
             )
             raise DailyLimitError(msg, category=category, retry_after=None)
+
+    def take(self, category: str, path: str) -> None:
+        """Count one request about to be sent.
+
+        Raises:
+            DailyLimitError: the category's daily limit is used up.
+            BudgetReached: the run's budget of Heavy and Resource-intensive
+                requests is spent.
+        """
+        self.check(category, path)
         with self._lock:
             if category in DAILY_CATEGORIES and self._budget is not None:
                 if self._spent >= self._budget:

@@ -227,10 +227,13 @@ class ZoomSession:
         self, url: str, path: str, params: Mapping[str, Any] | None, category: str
     ) -> requests.Response:
         self._check_stop()
-        self.quota.take(category, path)
+        self.quota.check(category, path)
         if self.pacer is not None:
             self.pacer.acquire(category)
             self._check_stop()
+        # Checked again after the wait: another thread may have met the
+        # daily limit meanwhile.
+        self.quota.take(category, path)
         with self._count_lock:
             self.requests_sent += 1
         # Timed on the pacer's clock, so latency and rates share one unit.
