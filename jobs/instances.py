@@ -228,8 +228,9 @@ def participants(ctx: JobContext) -> None:
 def _sync_participants(ctx: JobContext) -> None:
     """Save the participants of each stored meeting instance that needs them.
 
-    That is every instance not fetched yet, plus those that ended after the
-    job's cursor minus the lookback, whose reports Zoom may still complete.
+    That is every instance not fetched yet, plus those read less than
+    ``sync.lookback_days`` after they ended, whose reports Zoom may still have
+    completed since. With ``--since``, every instance that ended after it.
     Instances are read on the fan-out pool, and the rows of one instance are
     replaced in one transaction. The cursor moves to the run's start, or to
     the end of the earliest instance that failed, so failed instances are
@@ -298,18 +299,24 @@ def _instances_to_fetch(
 
     Newest first, so a run of failures among old instances cannot keep newer
     ones from being read. They are read in chunks, so the list never sits in
-    memory whole.
+    memory whole. An instance read in an earlier run that stopped early (at
+    its request budget, say) is not read again unless it was read within the
+    lookback of its end, so every run makes progress.
     """
-    cutoff = state.format_utc(start)
+    # Without --since no end_time reaches this, so the clause selects nothing.
+    since = state.format_utc(start) if ctx.since is not None else "9999"
     query = (
-        "select uuid, end_time from meeting_instances where end_time >= ? and "
-        "(end_time >= ? or uuid not in (select meeting_uuid from _participants_fetched))"
+        "select i.uuid, i.end_time from meeting_instances i "
+        "left join _participants_fetched f on f.meeting_uuid = i.uuid "
+        "where i.end_time >= ? and (f.meeting_uuid is null or i.end_time >= ? "
+        "or julianday(f.fetched_at) < julianday(i.end_time) + ?)"
     )
-    order = " order by end_time desc, uuid desc limit ?"
-    rows = ctx.db.execute(query + order, [oldest, cutoff, INSTANCE_CHUNK]).fetchall()
+    params: list[object] = [oldest, since, ctx.config.sync.lookback_days]
+    order = " order by i.end_time desc, i.uuid desc limit ?"
+    rows = ctx.db.execute(query + order, [*params, INSTANCE_CHUNK]).fetchall()
     while rows:
         yield from rows
         last_uuid, last_end = rows[-1]
-        after = " and (end_time < ? or (end_time = ? and uuid < ?))"
-        params = [oldest, cutoff, last_end, last_end, last_uuid, INSTANCE_CHUNK]
-        rows = ctx.db.execute(query + after + order, params).fetchall()
+        after = " and (i.end_time < ? or (i.end_time = ? and i.uuid < ?))"
+        page = [*params, last_end, last_end, last_uuid, INSTANCE_CHUNK]
+        rows = ctx.db.execute(query + after + order, page).fetchall()
