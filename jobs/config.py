@@ -57,6 +57,12 @@ _TOP_LEVEL_KEYS = ("zoom", "database", "jobs", "scheduler", "sync")
 # The zoom.plan value that turns client-side pacing off.
 NO_PACING = "none"
 
+# Bounds of sync.workers and zoom.rate_share. More threads than this gain
+# nothing within Zoom's limits, and a smaller share paces Free-plan Heavy
+# requests more than a minute apart.
+MAX_WORKERS = 64
+MIN_RATE_SHARE = 0.01
+
 _SYNC_KEYS = (
     "start_date",
     "lookback_days",
@@ -665,20 +671,28 @@ class _Reader:
     def read_rate_share(self, raw: object) -> float:
         raw = self.number_from_variable(raw, "zoom.rate_share")
         is_number = isinstance(raw, (int, float)) and not isinstance(raw, bool)
-        if not is_number or not 0 < raw <= 1:
-            msg = f"must be a fraction above 0 and at most 1, not {_show(raw)}"
+        if not is_number or not MIN_RATE_SHARE <= raw <= 1:
+            msg = (
+                f"must be a fraction of at least {MIN_RATE_SHARE} and at most 1, "
+                f"not {_show(raw)}"
+            )
             raise self.error(f"{msg}; write a number such as 0.8", "zoom.rate_share")
         return float(raw)
 
     def read_attempts(self, raw: object) -> int:
         return self.read_count(raw, "zoom.max_attempts", "5")
 
-    def read_count(self, raw: object, key: str, example: str) -> int:
+    def read_count(
+        self, raw: object, key: str, example: str, maximum: int | None = None
+    ) -> int:
         raw = self.number_from_variable(raw, key)
         if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
             msg = f"must be a whole number of at least 1, not {_show(raw)}"
             fix = _number_fix(raw, f"a whole number such as {example}")
             raise self.error(f"{msg}; {fix}", key)
+        if maximum is not None and raw > maximum:
+            msg = f"must be at most {maximum}, not {raw}; write a number such as {example}"
+            raise self.error(msg, key)
         return raw
 
     # database and jobs
@@ -757,9 +771,14 @@ class _Reader:
                 msg = f"must be true or false, not {_show(section['dashboards'])}"
                 raise self.error(msg, "sync.dashboards")
             values["dashboards"] = section["dashboards"]
-        for key, example in (("workers", "8"), ("request_budget", "20000")):
-            if section.get(key) is not None:
-                values[key] = self.read_count(section[key], f"sync.{key}", example)
+        if section.get("workers") is not None:
+            values["workers"] = self.read_count(
+                section["workers"], "sync.workers", "8", maximum=MAX_WORKERS
+            )
+        if section.get("request_budget") is not None:
+            values["request_budget"] = self.read_count(
+                section["request_budget"], "sync.request_budget", "20000"
+            )
         return SyncSettings(**values)
 
     def read_start_date(self, raw: object) -> datetime:

@@ -88,7 +88,14 @@ def transaction(db: Database) -> Iterator[Database]:
     :data:`BUSY_TIMEOUT` for another writer. A deferred ``BEGIN`` would fail at
     once with "database is locked" when it meets a concurrent write in WAL mode.
     """
-    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        db.conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        msg = (
+            f"cannot write the database ({exc}) after waiting {BUSY_TIMEOUT:.0f} s "
+            "for another writer; the next run retries"
+        )
+        raise TransientError(msg) from exc
     try:
         with db.atomic():
             yield db

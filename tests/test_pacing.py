@@ -156,9 +156,10 @@ def test_pacer_leaves_daily_limits_alone():
     [
         ("enterprise-plus", 0.8, "not a known plan"),
         ("pro", 1.5, "at most 1"),
-        ("pro", 0, "above 0"),
+        ("pro", 0, "at least 0.01"),
+        ("pro", 0.0001, "at least 0.01"),
     ],
-    ids=["unknown-plan", "share-over-1", "share-zero"],
+    ids=["unknown-plan", "share-over-1", "share-zero", "share-tiny"],
 )
 def test_bad_plan_settings_rejected(tmp_path, plan, share, message):
     zoom = {
@@ -171,6 +172,24 @@ def test_bad_plan_settings_rejected(tmp_path, plan, share, message):
 
     with pytest.raises(ConfigError) as caught:
         config_from_mapping({"zoom": zoom}, base_dir=tmp_path, env={})
+
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("sync", "message"),
+    [
+        ({"workers": 65}, "sync.workers must be at most 64, not 65"),
+        ({"workers": 0}, "sync.workers must be a whole number of at least 1"),
+        ({"request_budget": -5}, "sync.request_budget must be a whole number"),
+    ],
+    ids=["workers-too-many", "workers-zero", "budget-negative"],
+)
+def test_bad_sync_counts_rejected(tmp_path, sync, message):
+    zoom = {"account_id": "a", "client_id": "b", "client_secret": "c" * 10}
+
+    with pytest.raises(ConfigError) as caught:
+        config_from_mapping({"zoom": zoom, "sync": sync}, base_dir=tmp_path, env={})
 
     assert message in str(caught.value)
 
