@@ -301,13 +301,22 @@ def _first_day(ctx: JobContext, retention: date) -> datetime:
 def _instances_to_fetch(
     ctx: JobContext, floor: datetime, recent: datetime
 ) -> list[tuple[str, str]]:
-    """Return instances never read, plus those that started since ``recent``."""
+    """Return the instances from ``floor`` on whose participants are read.
+
+    That is those never read, those read less than ``sync.lookback_days``
+    after they started (Zoom may have completed the report since), and with
+    ``--since`` every one that started after ``recent``. An instance read
+    in a run that stopped early is not read again, so every run makes
+    progress.
+    """
+    since = state.format_utc(recent) if ctx.since is not None else "9999"
     rows = ctx.db.execute(
-        "select uuid, start_time from webinar_instances where start_time >= ? "
-        "and (start_time >= ? or uuid not in "
-        "(select webinar_uuid from _webinar_participants_fetched)) "
-        "order by start_time",
-        [state.format_utc(floor), state.format_utc(recent)],
+        "select i.uuid, i.start_time from webinar_instances i "
+        "left join _webinar_participants_fetched f on f.webinar_uuid = i.uuid "
+        "where i.start_time >= ? and (f.webinar_uuid is null or i.start_time >= ? "
+        "or julianday(f.fetched_at) < julianday(i.start_time) + ?) "
+        "order by i.start_time",
+        [state.format_utc(floor), since, ctx.config.sync.lookback_days],
     ).fetchall()
     return [(uuid, start_time) for uuid, start_time in rows]
 
