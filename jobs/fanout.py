@@ -30,6 +30,7 @@ from jobs import store
 from jobs.base import JobContext
 from jobs.plan import JOB_ENDING_ERRORS, fail_resource
 from zoom_auth import SkippableError, ZoomError, ZoomSession
+from zoom_auth.session import CANCEL
 
 log = structlog.get_logger(__name__)
 
@@ -237,7 +238,13 @@ class _FanOut(Generic[Item]):
             self._write(self._take_batch())
 
     def _work_in(self, context: contextvars.Context, item: Item) -> None:
-        context.run(self._work, item)
+        context.run(self._work_cancellable, item)
+
+    def _work_cancellable(self, item: Item) -> None:
+        # Requests of this task, pacing waits included, end once the job is
+        # ending; the copied context keeps this to the one task.
+        CANCEL.set(self.abort)
+        self._work(item)
 
     def _work(self, item: Item) -> None:
         if self.abort.is_set():

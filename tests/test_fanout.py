@@ -22,7 +22,7 @@ from jobs.instances import (
 )
 from jobs.runner import build_session, run_jobs
 from tests.conftest import Clock, emulator_config
-from zoom_auth import Pacer, TransientError
+from zoom_auth import ConfigurationError, Pacer, TransientError
 from zoom_fake import AccountSpec, FakeZoom, Fault
 
 ANCHOR = datetime(2026, 6, 10, tzinfo=UTC)
@@ -289,3 +289,28 @@ def test_sync_workers_setting_is_used(account, tmp_path):
 
 def _never(item: object, error: Exception) -> None:
     raise AssertionError(f"item {item} failed: {error}")
+
+
+def test_ending_job_cancels_pacing_waits(account, tmp_path):
+    cfg = config(account, tmp_path / "zoom.db", workers=4)
+    session = build_session(cfg)
+    # Light requests 25 s apart (1.25 s once the emulator's headers have
+    # raised the pace): three workers wait for their slots.
+    session.pacer = Pacer("free", 0.01)
+    db = store.open_database(tmp_path / "zoom.db")
+    ctx = JobContext(db, session, cfg)
+    account.clear_requests()
+
+    def fetch(item: int, emit: Emit) -> None:
+        session.get("/users/{userId}", userId="me")
+        if item == 0:
+            raise ConfigurationError("the job ends here")
+
+    with pytest.raises(ConfigurationError, match="the job ends here"):
+        fan_out(ctx, range(4), fetch, category="Light", on_error=_never)
+
+    db.close()
+    session.close()
+    # Only the first request had its slot; the waiting ones were never sent.
+    sent = [r for r in account.requests if r.path.startswith("/v2/users/")]
+    assert len(sent) == 1

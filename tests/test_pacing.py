@@ -239,3 +239,21 @@ def test_unpaced_burst_is_rejected():
 
     assert rejected > 0
     assert stats["Light"].rejected_qps == rejected
+
+
+def test_cancel_ends_bucket_wait():
+    time = FakeTime()
+    cancel = threading.Event()
+
+    def sleep(seconds: float) -> None:
+        time.sleeps.append(seconds)
+        cancel.set()
+
+    bucket = TokenBucket(0.1, clock=time.clock, sleep=sleep)
+    bucket.acquire()
+
+    waited = bucket.acquire(cancel)
+
+    # The 10 s wait is cut into 0.25 s steps and ends after the first.
+    assert time.sleeps == [0.25]
+    assert waited == pytest.approx(0.25)

@@ -33,6 +33,9 @@ PLAN_LIMITS: dict[str, dict[str, float]] = {
 # Seconds of the window each category's limit counts in.
 WINDOW_SECONDS = {"Resource-intensive": 60.0}
 
+# Seconds a cancellable wait sleeps at a time before it checks its event.
+CANCEL_CHECK = 0.25
+
 # An X-RateLimit-Limit above this is a daily limit (Zoom's are 1,000 and
 # more); at or below it, a per-window one (at most 80 per second).
 MAX_WINDOW_LIMIT = 200
@@ -68,16 +71,29 @@ class TokenBucket:
         self._lock = threading.Lock()
         self._next_slot = float("-inf")
 
-    def acquire(self) -> float:
-        """Wait for this call's slot and return the seconds waited."""
+    def acquire(self, cancel: threading.Event | None = None) -> float:
+        """Wait for this call's slot and return the seconds waited.
+
+        With ``cancel``, the wait is cut into steps of at most
+        :data:`CANCEL_CHECK` seconds, and it ends early once ``cancel`` is set;
+        the caller checks ``cancel`` afterwards.
+        """
         with self._lock:
             now = self.clock()
             slot = max(now, self._next_slot)
             self._next_slot = slot + self.interval
         wait = slot - now
-        if wait > 0:
+        if wait <= 0:
+            return wait
+        if cancel is None:
             self.sleep(wait)
-        return wait
+            return wait
+        left = wait
+        while left > 0 and not cancel.is_set():
+            step = min(left, CANCEL_CHECK)
+            self.sleep(step)
+            left -= step
+        return wait - max(left, 0.0)
 
     def set_rate(self, rate: float) -> None:
         """Space later calls at ``rate`` per second; slots already taken stay."""
@@ -128,13 +144,15 @@ class Pacer:
             for category, limit in PLAN_LIMITS[plan].items()
         }
 
-    def acquire(self, category: str) -> float:
+    def acquire(self, category: str, cancel: threading.Event | None = None) -> float:
         """Wait until a request of ``category`` may be sent; return seconds waited.
+
+        A set ``cancel`` ends the wait early; see :meth:`TokenBucket.acquire`.
 
         Raises:
             KeyError: the category is not one of Zoom's four.
         """
-        return self.buckets[category].acquire()
+        return self.buckets[category].acquire(cancel)
 
     def rate(self, category: str) -> float:
         """Return the requests per second a category is paced at."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import math
 import threading
 import time
@@ -34,6 +35,13 @@ DEFAULT_API_URL = "https://api.zoom.us"
 # Zoom code 300 on a request that carried next_page_token: the token is invalid
 # or expired. Page tokens live 15 minutes.
 PAGE_TOKEN_INVALID_CODE = 300
+
+# An event that, once set, ends requests of the current context that are not
+# sent yet, their pacing waits included. A pool of workers sets it per task, so
+# a job that is ending sends nothing more without stopping the whole session.
+CANCEL: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
+    "zoom_cancel", default=None
+)
 
 # Errors from requests that mean the request may succeed when sent again.
 _RETRYABLE_EXCEPTIONS = (
@@ -226,11 +234,12 @@ class ZoomSession:
     def _send(
         self, url: str, path: str, params: Mapping[str, Any] | None, category: str
     ) -> requests.Response:
-        self._check_stop()
+        cancel = CANCEL.get()
+        self._check_stop(cancel)
         self.quota.check(category, path)
         if self.pacer is not None:
-            self.pacer.acquire(category)
-            self._check_stop()
+            self.pacer.acquire(category, cancel)
+            self._check_stop(cancel)
         # Checked again after the wait: another thread may have met the
         # daily limit meanwhile.
         self.quota.take(category, path)
@@ -359,9 +368,11 @@ class ZoomSession:
         else:
             self.sleep(delay)
 
-    def _check_stop(self) -> None:
+    def _check_stop(self, cancel: threading.Event | None = None) -> None:
         if self.stop is not None and self.stop.is_set():
             raise StopRequested("stopped before the next request: shutting down")
+        if cancel is not None and cancel.is_set():
+            raise StopRequested("stopped before the next request: the job is ending")
 
 
 def _page_records(body: dict[str, Any], key: str, template: str) -> list[Any]:
