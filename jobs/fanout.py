@@ -111,11 +111,6 @@ class Emit:
         if self._fan_out.abort.is_set():
             raise FanOutStopped("the job is ending")
 
-    @property
-    def aborted(self) -> bool:
-        """True once the job is ending, so the worker may stop early."""
-        return self._fan_out.abort.is_set()
-
 
 def skip_or_fail(
     ctx: JobContext, resource: Callable[[Item], str]

@@ -169,7 +169,7 @@ def _host_totals(
     index = usage.instance_index()
     totals: dict[int, tuple[int, int, int]] = {}
     for position in usage.dashboard_positions(window, "past"):
-        host = index.numbers[position] // account.spec.meetings_per_user
+        host = usage.host_of(position)
         meetings, people, minutes = totals.get(host, (0, 0, 0))
         totals[host] = (
             meetings + 1,

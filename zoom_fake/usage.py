@@ -262,6 +262,10 @@ class Usage:
             "meeting_minutes": minutes,
         }
 
+    def host_of(self, position: int) -> int:
+        """Return the user index of the host of the instance at an index position."""
+        return self._host(self.instance_index(), position)
+
     def _host(self, index: InstanceIndex, position: int) -> int:
         """Return the user index of the host of the instance at ``position``."""
         return index.numbers[position] // self._account.spec.meetings_per_user
