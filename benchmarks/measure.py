@@ -72,8 +72,8 @@ def sync(
         sync=SyncSettings(workers=int(workers) or None, dashboards=dashboards == "1"),
     )
     session = build_session(config)
-    # The emulator counts its windows on time sped up by ``factor``; the pacer
-    # (and the latency it sizes the pool with) runs on the same time.
+    # The emulator counts its windows on time sped up by ``factor``, so the
+    # pacer, and the latency that sizes the pool, run on the same time.
     session.pacer = Pacer(
         PLAN,
         RATE_SHARE,

@@ -10,7 +10,7 @@ time sped up by ``--speedup``, latency plus jitter) and runs a full sync in a
 child process. It then moves the emulated clock one day on, runs an
 incremental sync, and measures the store against raw ``sqlite3.executemany``. One size
 also gets the same full sync with a single worker, the sequential baseline.
-The sync children use the project's own runner; only their pacer clock runs
+The sync children use the project's own runner. Only their pacer clock runs
 ``--speedup`` times faster, as the emulator's rate-limit clock does, so both
 sides agree on what a second is.
 
@@ -181,7 +181,7 @@ def bench_size(args: argparse.Namespace, size: str, folder: Path, baseline: bool
         incremental["requests"] / max(full["requests"], 1), 4
     )
     # Zoom lists scheduled meetings per user with no filter for changes, so
-    # the meetings job reads every user on every run; the share without it
+    # the meetings job reads every user on every run. The share without it
     # shows what the incremental jobs cost.
     history = [job for job in JOBS if job != "meetings"]
     figures["incremental_request_share_without_meetings"] = round(

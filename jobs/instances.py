@@ -164,8 +164,8 @@ def fetch_active_hosts(ctx: JobContext, first: date, last: date) -> set[str] | N
     """Return the IDs of users who hosted a meeting from ``first`` to ``last``.
 
     The active-hosts report covers the whole account in a few pages per
-    month, so an hourly run asks the per-user report only of hosts who had a
-    meeting. When the report cannot be read (a missing scope, a plan without
+    month, so an hourly run requests the per-user report only for hosts who had
+    a meeting. When the report cannot be read (a missing scope, a plan without
     it, a failure after retries), None is returned and every host is read.
 
     NOTE: this relies on Zoom's active-hosts report listing every host whose

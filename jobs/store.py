@@ -167,7 +167,7 @@ def write_rows(
     Every column that any of the rows names is set in each row, to NULL where
     a row lacks it, as sqlite-utils' ``upsert_all`` does. When the table has
     all those columns and every key is present, the rows go to SQLite in one
-    ``executemany``; otherwise ``upsert_all`` adds the columns (or creates the
+    ``executemany``. Otherwise ``upsert_all`` adds the columns (or creates the
     table) and reports a missing key.
 
     Returns:

@@ -326,7 +326,7 @@ def test_sigterm_marks_run_failed(account, tmp_path):
 
 def test_second_sigterm_during_fan_out_exits(account, tmp_path):
     # One worker reads a host's months one by one, 0.3 s each, emitting more
-    # steps than the queue holds once the writer stops reading.
+    # steps than the queue can contain once the writer stops reading.
     account.add_fault(
         Fault(
             path=r"/v2/report/users/[^/]+/meetings", delay=0.3, status=None, times=None

@@ -49,7 +49,7 @@ def parse_retry_after(text: str | None, now: datetime) -> datetime:
 
 
 class DailyQuota:
-    """Which categories are used up for the day, and the run's request budget.
+    """The categories used up for the day, and the run's request budget.
 
     Safe to share between threads.
 

@@ -122,7 +122,7 @@ def host_report_record(
 ) -> dict[str, Any]:
     """Return a user as ``GET /report/users`` lists a host.
 
-    ``totals`` holds the host's meetings, participants and meeting minutes in
+    ``totals`` contains the host's meetings, participants and meeting minutes in
     the report's range; None for an inactive host.
     """
     person = account.person(index)
